@@ -1,0 +1,143 @@
+"""What every wire protocol provides, and the shape-walking helpers they share.
+
+A protocol turns request bytes into the Python values the service model describes (and the
+service's result back into bytes). It knows nothing about any service's operations: everything
+comes from the botocore shapes it is handed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+from dataclasses import dataclass, field
+
+from botocore.model import OperationModel, Shape
+
+from ...services.errors import AWSError
+from ..models import ServiceSpec
+
+EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+
+
+@dataclass(slots=True)
+class WireResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class WireRequest:
+    """The parts of an HTTP request a protocol may read."""
+
+    method: str
+    path: str
+    query_string: bytes
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+
+class Protocol:
+    """One wire protocol (json, query, smithy-rpc-v2-cbor, rest-json)."""
+
+    name: str
+
+    def parse(self, spec: ServiceSpec, operation: OperationModel, request: WireRequest) -> dict:
+        """The operation's input as Python values; raises AWSError if the body is unreadable."""
+        raise NotImplementedError
+
+    def serialize(
+        self, spec: ServiceSpec, operation: OperationModel, result: dict, request_id: str
+    ) -> WireResponse:
+        raise NotImplementedError
+
+    def serialize_error(
+        self, spec: ServiceSpec, operation: OperationModel | None, error: AWSError, request_id: str
+    ) -> WireResponse:
+        raise NotImplementedError
+
+
+def error_details(spec: ServiceSpec | None, error: AWSError) -> tuple[str, str, int, bool]:
+    """(wire code, shape name, HTTP status, sender fault) for an error, using the model."""
+    info = spec.error_info(error.code) if spec is not None else None
+    shape_name, status, sender = info if info else (error.code, 400, True)
+    if error.status is not None:
+        status = error.status
+    if error.sender_fault is not None:
+        sender = error.sender_fault
+    return error.code, shape_name, status, sender
+
+
+@functools.cache
+def contains_types(shape: Shape, types: frozenset[str]) -> bool:
+    """Whether any value of ``shape`` (at any depth) has one of ``types``.
+
+    Protocols use this to pass whole subtrees through untouched when no conversion can be
+    needed in them, which is what keeps a 10,000-event page cheap to read and write.
+    """
+    return _contains(shape, types, set())
+
+
+def _contains(shape: Shape, types: frozenset[str], seen: set[int]) -> bool:
+    if shape.type_name in types:
+        return True
+    if id(shape) in seen:
+        return False
+    seen.add(id(shape))
+    kind = shape.type_name
+    if kind == "structure":
+        return any(_contains(m, types, seen) for m in shape.members.values())
+    if kind == "list":
+        return _contains(shape.member, types, seen)
+    if kind == "map":
+        return _contains(shape.key, types, seen) or _contains(shape.value, types, seen)
+    return False
+
+
+def to_epoch_seconds(value: _dt.datetime) -> float:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.timezone.utc)
+    seconds = (value - EPOCH).total_seconds()
+    return int(seconds) if seconds.is_integer() else round(seconds, 3)
+
+
+def from_epoch_seconds(value: float) -> _dt.datetime:
+    return EPOCH + _dt.timedelta(seconds=value)
+
+
+def parse_iso8601(text: str) -> _dt.datetime:
+    """ISO 8601 as AWS clients write it ('2026-11-25T10:00:00Z', with or without fraction)."""
+    cleaned = text.strip()
+    if cleaned.endswith(("Z", "z")):
+        cleaned = cleaned[:-1] + "+00:00"
+    value = _dt.datetime.fromisoformat(cleaned)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.timezone.utc)
+    return value.astimezone(_dt.timezone.utc)
+
+
+def parse_timestamp(value: object) -> object:
+    """A timestamp sent as epoch seconds or ISO 8601; anything else is left for validation."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        try:
+            return from_epoch_seconds(value)
+        except (OverflowError, ValueError):
+            return value
+    if isinstance(value, str):
+        try:
+            return parse_iso8601(value)
+        except ValueError:
+            try:
+                return from_epoch_seconds(float(value))
+            except (OverflowError, ValueError):
+                return value
+    return value
+
+
+def iso8601(value: _dt.datetime) -> str:
+    """The ISO 8601 form AWS's XML responses use: UTC with milliseconds and a Z."""
+    if value.tzinfo is not None:
+        value = value.astimezone(_dt.timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

@@ -1,0 +1,61 @@
+"""Smithy RPC v2 CBOR (``POST /service/<ServiceName>/operation/<Operation>``).
+
+CBOR carries every model type natively (timestamps as tag 1 epoch seconds, blobs as byte
+strings), so a request body decodes straight into the values the service expects and a result
+encodes straight back; only the error envelope is protocol-specific.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import cbor2
+
+from ...services.errors import serialization_error
+from .base import Protocol, WireRequest, WireResponse, error_details
+
+_HEADERS = {"content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
+
+
+class CBORProtocol(Protocol):
+    name = "smithy-rpc-v2-cbor"
+
+    def parse(self, spec, operation, request: WireRequest) -> dict:
+        if not request.body:
+            return {}
+        try:
+            params = cbor2.loads(request.body)
+        except (cbor2.CBORDecodeError, ValueError, TypeError):
+            raise serialization_error("Invalid CBOR in request body") from None
+        if not isinstance(params, dict):
+            raise serialization_error("Expected a CBOR map as the request body")
+        return _normalise(params)
+
+    def serialize(self, spec, operation, result, request_id) -> WireResponse:
+        body = cbor2.dumps(result or {}, datetime_as_timestamp=True, timezone=_dt.timezone.utc)
+        return WireResponse(200, body, {**_HEADERS, "x-amzn-requestid": request_id})
+
+    def serialize_error(self, spec, operation, error, request_id) -> WireResponse:
+        code, shape_name, status, sender = error_details(spec, error)
+        headers = {**_HEADERS, "x-amzn-requestid": request_id}
+        type_name = code
+        if spec is not None and spec.query_compatible:
+            type_name = shape_name
+            headers["x-amzn-query-error"] = f"{code};{'Sender' if sender else 'Receiver'}"
+        body = {"__type": type_name}
+        if error.message is not None:
+            body["message"] = error.message
+        return WireResponse(status, cbor2.dumps(body), headers)
+
+
+def _normalise(value):
+    """cbor2 decodes some items into types the service layer does not expect."""
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, _dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=_dt.timezone.utc)
+    if isinstance(value, cbor2.CBORTag) and value.tag == 1:
+        return _dt.datetime.fromtimestamp(value.value, _dt.timezone.utc)
+    return value

@@ -1,0 +1,42 @@
+"""The ``sagewatch`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="sagewatch: a self-hosted CloudWatch for machine-learning jobs.", no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """sagewatch command line."""
+
+
+@app.command()
+def server(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(4599, help="Port to listen on."),
+    data_dir: Path = typer.Option(Path("./sagewatch-data"), help="Where the database lives."),
+    region: str = typer.Option("us-east-1", help="Region written into ARNs."),
+    log_level: str = typer.Option("warning", help="uvicorn log level."),
+) -> None:
+    """Run the sagewatch server (the AWS APIs on one port)."""
+    import uvicorn
+
+    from .config import Settings
+    from .server import create_app
+
+    settings = Settings(host=host, port=port, data_dir=data_dir, region=region)
+    application = create_app(settings)
+    endpoint = f"http://{host}:{port}"
+    typer.echo(
+        f"sagewatch listening on {endpoint} (data in {data_dir})\n"
+        f"Point boto3 and the aws CLI at it:\n"
+        f"  export AWS_ENDPOINT_URL={endpoint} AWS_DEFAULT_REGION={region} "
+        f"AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n"
+        f"  aws logs describe-log-groups",
+        err=True,
+    )
+    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)

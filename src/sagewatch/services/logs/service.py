@@ -1,0 +1,527 @@
+"""Amazon CloudWatch Logs: log groups, log streams, log events.
+
+One method per operation of the API reference, in its order of concepts: groups, retention,
+tags, streams, events. Inputs arrive validated against the botocore model (types, lengths,
+ranges, enums, patterns); this module adds the rules the model cannot express.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ...store.base import Conflict, LogGroup, LogStream, Store
+from ..base import Service
+from ..errors import AWSError, Failure, serialization_error, validation_message
+from . import tokens
+from .filter_pattern import FilterPatternError, compile_pattern
+
+RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)
+MAX_BATCH_BYTES = 1_048_576
+EVENT_OVERHEAD_BYTES = 26
+MAX_RESPONSE_BYTES = 1_048_576
+MAX_EVENTS_PER_PAGE = 10_000
+MAX_TAGS = 50
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+TOO_NEW_MS = 2 * HOUR_MS
+TOO_OLD_MS = 14 * DAY_MS
+MAX_BATCH_SPAN_MS = DAY_MS
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def invalid_parameter(message: str) -> AWSError:
+    return AWSError("InvalidParameterException", message)
+
+
+def group_not_found() -> AWSError:
+    return AWSError("ResourceNotFoundException", "The specified log group does not exist.")
+
+
+def stream_not_found() -> AWSError:
+    return AWSError("ResourceNotFoundException", "The specified log stream does not exist.")
+
+
+def invalid_token() -> AWSError:
+    return invalid_parameter("The specified nextToken is invalid.")
+
+
+class LogsService(Service):
+    model_name = "logs"
+
+    def __init__(self, store: Store, *, region: str, account_id: str, clock: Callable[[], int] = now_ms):
+        self.store = store
+        self.region = region
+        self.account_id = account_id
+        self.clock = clock
+
+    def invalid_input(self, failures: list[Failure]) -> AWSError:
+        if any(f.is_type_error for f in failures):
+            return serialization_error(None)
+        return invalid_parameter(validation_message(failures))
+
+    # -- names and ARNs -------------------------------------------------------------------------
+
+    def group_arn(self, name: str) -> str:
+        return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}"
+
+    def stream_arn(self, group_name: str, stream_name: str) -> str:
+        return f"{self.group_arn(group_name)}:log-stream:{stream_name}"
+
+    def _group(self, name: str) -> LogGroup:
+        group = self.store.get_log_group(name)
+        if group is None:
+            raise group_not_found()
+        return group
+
+    def _group_from(self, logGroupName: str | None, logGroupIdentifier: str | None) -> LogGroup:
+        """The group named by name or by identifier (a name or an ARN), never both."""
+        if logGroupName is not None and logGroupIdentifier is not None:
+            raise invalid_parameter("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+        if logGroupName is None and logGroupIdentifier is None:
+            raise invalid_parameter("Should provide either name or ARN of the log group.")
+        return self._group(logGroupName or self._name_from_identifier(logGroupIdentifier))
+
+    def _name_from_identifier(self, identifier: str) -> str:
+        if identifier.startswith("arn:"):
+            parts = identifier.split(":", 6)
+            if len(parts) < 7 or parts[2] != "logs" or not parts[5] == "log-group":
+                raise invalid_parameter(f"Invalid log group ARN: {identifier}")
+            name = parts[6]
+            return name[:-2] if name.endswith(":*") else name
+        return identifier
+
+    def _group_from_arn(self, resource_arn: str) -> LogGroup:
+        prefix = f"arn:aws:logs:{self.region}:{self.account_id}:log-group:"
+        if not resource_arn.startswith(prefix):
+            raise AWSError("ResourceNotFoundException", "The specified resource does not exist.")
+        name = resource_arn[len(prefix):]
+        name = name[:-2] if name.endswith(":*") else name
+        group = self.store.get_log_group(name)
+        if group is None:
+            raise AWSError("ResourceNotFoundException", "The specified resource does not exist.")
+        return group
+
+    def _stream(self, group: LogGroup, name: str) -> LogStream:
+        stream = self.store.get_log_stream(group.id, name)
+        if stream is None:
+            raise stream_not_found()
+        return stream
+
+    # -- log groups -------------------------------------------------------------------------------
+
+    def create_log_group(
+        self, logGroupName, kmsKeyId=None, tags=None, logGroupClass=None,
+        deletionProtectionEnabled=None,
+    ):
+        try:
+            self.store.create_log_group(
+                logGroupName,
+                self.clock(),
+                kms_key_id=kmsKeyId,
+                log_group_class=logGroupClass or "STANDARD",
+                deletion_protection=bool(deletionProtectionEnabled),
+                tags=tags,
+                arn=self.group_arn(logGroupName),
+            )
+        except Conflict:
+            raise AWSError(
+                "ResourceAlreadyExistsException", "The specified log group already exists"
+            ) from None
+        return {}
+
+    def delete_log_group(self, logGroupName):
+        group = self._group(logGroupName)
+        if group.deletion_protection:
+            raise AWSError(
+                "ValidationException",
+                "Log group deletion is not allowed while deletion protection is enabled.",
+            )
+        self.store.delete_log_group(group, self.group_arn(group.name))
+        return {}
+
+    def describe_log_groups(
+        self, logGroupNamePrefix=None, logGroupNamePattern=None, nextToken=None, limit=None,
+        logGroupClass=None, logGroupIdentifiers=None, accountIdentifiers=None,
+        includeLinkedAccounts=None,
+    ):
+        if logGroupNamePrefix is not None and logGroupNamePattern is not None:
+            raise invalid_parameter(
+                "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters."
+            )
+        after = self._page_key("log-groups", nextToken)
+        limit = limit or 50
+        if logGroupIdentifiers is not None:
+            names = sorted({self._name_from_identifier(i) for i in logGroupIdentifiers})
+            groups = [g for n in names if (after is None or n > after)
+                      if (g := self.store.get_log_group(n)) is not None][: limit + 1]
+        else:
+            groups = self.store.list_log_groups(
+                prefix=logGroupNamePrefix,
+                contains=logGroupNamePattern or None,
+                log_group_class=logGroupClass,
+                after=after,
+                limit=limit + 1,
+            )
+        result: dict = {"logGroups": [self._describe_group(g, brief=logGroupNamePattern is not None)
+                                      for g in groups[:limit]]}
+        if len(groups) > limit:
+            result["nextToken"] = tokens.page_token("log-groups", groups[limit - 1].name)
+        return result
+
+    def _describe_group(self, group: LogGroup, *, brief: bool = False) -> dict:
+        arn = self.group_arn(group.name)
+        described = {"logGroupName": group.name, "creationTime": group.creation_time, "arn": arn + ":*"}
+        if brief:  # AWS returns only these three when a name pattern was given
+            return described
+        described.update(metricFilterCount=0, storedBytes=group.stored_bytes,
+                         logGroupClass=group.log_group_class, logGroupArn=arn,
+                         deletionProtectionEnabled=group.deletion_protection)
+        if group.retention_days is not None:
+            described["retentionInDays"] = group.retention_days
+        if group.kms_key_id:
+            described["kmsKeyId"] = group.kms_key_id
+        return described
+
+    def _page_key(self, kind: str, token: str | None):
+        if token is None:
+            return None
+        try:
+            return tokens.parse_page_token(kind, token)
+        except tokens.InvalidToken:
+            raise invalid_token() from None
+
+    # -- retention --------------------------------------------------------------------------------
+
+    def put_retention_policy(self, logGroupName, retentionInDays):
+        if retentionInDays not in RETENTION_DAYS:
+            failure = Failure(
+                "retentionInDays", retentionInDays,
+                "Member must satisfy enum value set: [" + ", ".join(map(str, RETENTION_DAYS)) + "]",
+            )
+            raise invalid_parameter(validation_message([failure]))
+        group = self._group(logGroupName)
+        self.store.set_retention(group.id, retentionInDays)
+        self.store.expire_events(group.id, self.clock() - retentionInDays * DAY_MS)
+        return {}
+
+    def delete_retention_policy(self, logGroupName):
+        self.store.set_retention(self._group(logGroupName).id, None)
+        return {}
+
+    def enforce_retention(self) -> int:
+        """Delete events older than their group's retention (run periodically by the server)."""
+        now = self.clock()
+        return sum(
+            self.store.expire_events(g.id, now - g.retention_days * DAY_MS)
+            for g in self.store.log_groups_with_retention()
+        )
+
+    # -- tags -------------------------------------------------------------------------------------
+
+    def tag_resource(self, resourceArn, tags):
+        group = self._group_from_arn(resourceArn)
+        self._add_tags(self.group_arn(group.name), tags)
+        return {}
+
+    def untag_resource(self, resourceArn, tagKeys):
+        group = self._group_from_arn(resourceArn)
+        self.store.remove_tags(self.group_arn(group.name), tagKeys)
+        return {}
+
+    def list_tags_for_resource(self, resourceArn):
+        group = self._group_from_arn(resourceArn)
+        return {"tags": self.store.get_tags(self.group_arn(group.name))}
+
+    def tag_log_group(self, logGroupName, tags):
+        self._add_tags(self.group_arn(self._group(logGroupName).name), tags)
+        return {}
+
+    def untag_log_group(self, logGroupName, tags):
+        self.store.remove_tags(self.group_arn(self._group(logGroupName).name), tags)
+        return {}
+
+    def list_tags_log_group(self, logGroupName):
+        return {"tags": self.store.get_tags(self.group_arn(self._group(logGroupName).name))}
+
+    def _add_tags(self, arn: str, tags: dict[str, str]) -> None:
+        existing = self.store.get_tags(arn)
+        if len(existing.keys() | tags.keys()) > MAX_TAGS:
+            raise AWSError(
+                "TooManyTagsException",
+                f"A resource can have no more than {MAX_TAGS} tags.",
+            )
+        self.store.set_tags(arn, tags)
+
+    # -- log streams ------------------------------------------------------------------------------
+
+    def create_log_stream(self, logGroupName, logStreamName):
+        group = self._group(logGroupName)
+        try:
+            self.store.create_log_stream(group.id, logStreamName, self.clock())
+        except Conflict:
+            raise AWSError(
+                "ResourceAlreadyExistsException", "The specified log stream already exists"
+            ) from None
+        return {}
+
+    def delete_log_stream(self, logGroupName, logStreamName):
+        group = self._group(logGroupName)
+        self.store.delete_log_stream(self._stream(group, logStreamName))
+        return {}
+
+    def describe_log_streams(
+        self, logGroupName=None, logGroupIdentifier=None, logStreamNamePrefix=None, orderBy=None,
+        descending=None, nextToken=None, limit=None,
+    ):
+        by_last_event = orderBy == "LastEventTime"
+        if by_last_event and logStreamNamePrefix is not None:
+            raise invalid_parameter(
+                "Cannot order by LastEventTime with a logStreamNamePrefix."
+            )
+        group = self._group_from(logGroupName, logGroupIdentifier)
+        kind = "log-streams-by-time" if by_last_event else "log-streams"
+        after = self._page_key(kind, nextToken)
+        limit = limit or 50
+        streams = self.store.list_log_streams(
+            group.id,
+            prefix=logStreamNamePrefix,
+            order_by_last_event=by_last_event,
+            descending=bool(descending),
+            after=after,
+            limit=limit + 1,
+        )
+        result: dict = {"logStreams": [self._describe_stream(group, s) for s in streams[:limit]]}
+        # The SageMaker SDK loops while nextToken is present: only a page with more after it
+        # may carry one.
+        if len(streams) > limit:
+            last = streams[limit - 1]
+            key = (last.last_event_timestamp or 0, last.id) if by_last_event else last.name
+            result["nextToken"] = tokens.page_token(kind, key)
+        return result
+
+    def _describe_stream(self, group: LogGroup, stream: LogStream) -> dict:
+        described = {
+            "logStreamName": stream.name,
+            "creationTime": stream.creation_time,
+            "arn": self.stream_arn(group.name, stream.name),
+            "storedBytes": 0,  # AWS: "no longer supported for log streams, always zero"
+        }
+        if stream.first_event_timestamp is not None:
+            described["firstEventTimestamp"] = stream.first_event_timestamp
+            described["lastEventTimestamp"] = stream.last_event_timestamp
+        if stream.last_ingestion_time is not None:
+            described["lastIngestionTime"] = stream.last_ingestion_time
+        return described
+
+    # -- log events -------------------------------------------------------------------------------
+
+    def put_log_events(self, logGroupName, logStreamName, logEvents, sequenceToken=None, entity=None):
+        now = self.clock()
+        group = self._group(logGroupName)
+        stream = self._stream(group, logStreamName)
+
+        batch_bytes = 0
+        previous = None
+        for event in logEvents:
+            timestamp = event["timestamp"]
+            if previous is not None and timestamp < previous:
+                raise invalid_parameter(
+                    "Log events in a single PutLogEvents request must be in chronological order."
+                )
+            previous = timestamp
+            batch_bytes += len(event["message"].encode()) + EVENT_OVERHEAD_BYTES
+        if batch_bytes > MAX_BATCH_BYTES:
+            raise invalid_parameter(
+                f"Upload too large: {batch_bytes} bytes exceeds limit of {MAX_BATCH_BYTES}"
+            )
+
+        # Events are in order, so the rejected ones are a prefix (too old / expired) and a
+        # suffix (too new) of the batch.
+        too_new_from = len(logEvents)
+        while too_new_from > 0 and logEvents[too_new_from - 1]["timestamp"] > now + TOO_NEW_MS:
+            too_new_from -= 1
+        too_old_until = 0
+        while too_old_until < too_new_from and logEvents[too_old_until]["timestamp"] < now - TOO_OLD_MS:
+            too_old_until += 1
+        expired_until = too_old_until
+        if group.retention_days is not None:
+            cutoff = now - group.retention_days * DAY_MS
+            while expired_until < too_new_from and logEvents[expired_until]["timestamp"] < cutoff:
+                expired_until += 1
+
+        accepted = logEvents[expired_until:too_new_from]
+        if accepted and accepted[-1]["timestamp"] - accepted[0]["timestamp"] > MAX_BATCH_SPAN_MS:
+            raise invalid_parameter(
+                "The batch of log events in a single PutLogEvents request cannot span more than 24 hours."
+            )
+        if accepted:
+            rows = [(e["timestamp"], e["message"]) for e in accepted]
+            stored = (
+                batch_bytes if len(accepted) == len(logEvents)
+                else sum(len(m.encode()) + EVENT_OVERHEAD_BYTES for _, m in rows)
+            )
+            self.store.append_log_events(stream, rows, now, stored)
+
+        result: dict = {"nextSequenceToken": f"{now:056d}"}
+        rejected = {}
+        if too_new_from < len(logEvents):
+            rejected["tooNewLogEventStartIndex"] = too_new_from
+        if too_old_until > 0:
+            rejected["tooOldLogEventEndIndex"] = too_old_until
+        if expired_until > too_old_until:
+            rejected["expiredLogEventEndIndex"] = expired_until
+        if rejected:
+            result["rejectedLogEventsInfo"] = rejected
+        return result
+
+    def get_log_events(
+        self, logStreamName, logGroupName=None, logGroupIdentifier=None, startTime=None,
+        endTime=None, nextToken=None, limit=None, startFromHead=None, unmask=None,
+    ):
+        group = self._group_from(logGroupName, logGroupIdentifier)
+        stream = self._stream(group, logStreamName)
+        limit = limit or MAX_EVENTS_PER_PAGE
+
+        # The window: startTime inclusive, endTime exclusive, nothing past the retention period.
+        low = (max(startTime or 0, self._retention_cutoff(group)), 0)
+        high = (endTime, 0) if endTime is not None else (tokens.END_OF_TIME, 0)
+
+        if nextToken is not None:
+            try:
+                direction, position = tokens.parse_event_token(nextToken, stream.id)
+            except tokens.InvalidToken:
+                raise invalid_token() from None
+            forward = direction == "f"
+        else:
+            forward = bool(startFromHead)
+            position = low if forward else high
+
+        if forward:
+            start = max(position, low)
+            rows = self.store.read_stream(stream.id, start=start, end=high, forward=True, limit=limit)
+            rows = _fit_response(rows)
+        else:
+            end = min(position, high)
+            rows = self.store.read_stream(stream.id, start=low, end=end, forward=False, limit=limit)
+            rows = _fit_response(rows)
+            rows.reverse()
+
+        if rows:
+            first, last = rows[0], rows[-1]
+            forward_token = tokens.event_token("f", (last[0], last[1] + 1), stream.id)
+            backward_token = tokens.event_token("b", (first[0], first[1]), stream.id)
+        else:
+            # Nothing here: the same token comes back, and the other direction starts from the
+            # same place.
+            forward_token = tokens.event_token("f", position, stream.id)
+            backward_token = tokens.event_token("b", position, stream.id)
+            if nextToken is not None:
+                forward_token = nextToken if forward else forward_token
+                backward_token = nextToken if not forward else backward_token
+        return {
+            "events": [
+                {"timestamp": r[0], "message": r[4], "ingestionTime": r[3]} for r in rows
+            ],
+            "nextForwardToken": forward_token,
+            "nextBackwardToken": backward_token,
+        }
+
+    def _retention_cutoff(self, group: LogGroup) -> int:
+        if group.retention_days is None:
+            return 0
+        return max(self.clock() - group.retention_days * DAY_MS, 0)
+
+    def filter_log_events(
+        self, logGroupName=None, logGroupIdentifier=None, logStreamNames=None,
+        logStreamNamePrefix=None, startTime=None, endTime=None, filterPattern=None,
+        nextToken=None, limit=None, interleaved=None, unmask=None, startFromHead=None,
+    ):
+        if logStreamNames is not None and logStreamNamePrefix is not None:
+            raise invalid_parameter(
+                "logStreamNames and logStreamNamePrefix are mutually exclusive parameters."
+            )
+        group = self._group_from(logGroupName, logGroupIdentifier)
+        try:
+            pattern = compile_pattern(filterPattern)
+        except FilterPatternError as error:
+            raise invalid_parameter(str(error)) from None
+        limit = limit or MAX_EVENTS_PER_PAGE
+
+        names = self._stream_names(group)
+        stream_ids = None
+        if logStreamNames is not None:
+            wanted = set(logStreamNames)
+            stream_ids = [i for i, n in names.items() if n in wanted]
+        elif logStreamNamePrefix is not None:
+            stream_ids = [i for i, n in names.items() if n.startswith(logStreamNamePrefix)]
+        if stream_ids == []:
+            return {"events": [], "searchedLogStreams": []}
+
+        start = (max(startTime or 0, self._retention_cutoff(group)), 0)
+        after = self._page_key("filter", nextToken)
+        if after is not None:
+            start = max(start, tuple(after[:2]))
+        # FilterLogEvents' endTime is inclusive ("later than this time are not returned").
+        end_time = endTime + 1 if endTime is not None else tokens.END_OF_TIME
+
+        events, size = [], 0
+        last = None
+        matches = pattern.matches
+        for row in self.store.scan_group(
+            group.id, stream_ids=stream_ids, start=start, end_time=end_time,
+            prefilter=pattern.prefilter, batch=2000,
+        ):
+            timestamp, event_id, stream_id, ingestion_time, message = row
+            if not matches(message):
+                continue
+            size += len(message) + EVENT_OVERHEAD_BYTES
+            if events and size > MAX_RESPONSE_BYTES:
+                break
+            events.append({
+                "logStreamName": names.get(stream_id, ""),
+                "timestamp": timestamp,
+                "message": message,
+                "ingestionTime": ingestion_time,
+                "eventId": f"{event_id:056d}",
+            })
+            last = (timestamp, event_id)
+            if len(events) >= limit:
+                break
+        else:
+            last = None  # the scan reached the end: no more pages
+        result: dict = {"events": events, "searchedLogStreams": []}
+        if last is not None:
+            result["nextToken"] = tokens.page_token("filter", [last[0], last[1] + 1])
+        return result
+
+    def _stream_names(self, group: LogGroup) -> dict[int, str]:
+        return {s.id: s.name for s in self._all_streams(group)}
+
+    def _all_streams(self, group: LogGroup) -> list[LogStream]:
+        streams, after = [], None
+        while True:
+            page = self.store.list_log_streams(
+                group.id, prefix=None, order_by_last_event=False, descending=False,
+                after=after, limit=10_000,
+            )
+            streams += page
+            if len(page) < 10_000:
+                return streams
+            after = page[-1].name
+
+
+def _fit_response(rows: list) -> list:
+    """Cut a page so the response stays within AWS's 1 MB."""
+    size = 0
+    for index, row in enumerate(rows):
+        size += len(row[4]) + EVENT_OVERHEAD_BYTES
+        if size > MAX_RESPONSE_BYTES and index > 0:
+            return rows[:index]
+    return rows

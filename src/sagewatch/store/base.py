@@ -1,0 +1,96 @@
+"""The store interface: what the services need from a database, and nothing more.
+
+Two backends implement it: SQLite (embedded default) and PostgreSQL (shared by several server
+nodes). Methods speak in plain values and small records; no SQL, no HTTP, no AWS errors cross
+this line. Every write method returns only after the change is durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+
+class Conflict(Exception):
+    """A create found the name taken (the caller turns this into the AWS error)."""
+
+
+@dataclass(slots=True)
+class LogGroup:
+    id: int
+    name: str
+    creation_time: int  # ms since epoch
+    retention_days: int | None
+    kms_key_id: str | None
+    log_group_class: str
+    deletion_protection: bool
+    stored_bytes: int
+
+
+@dataclass(slots=True)
+class LogStream:
+    id: int
+    group_id: int
+    name: str
+    creation_time: int
+    first_event_timestamp: int | None
+    last_event_timestamp: int | None
+    last_ingestion_time: int | None
+
+
+# One stored log event: (timestamp, event id, stream id, ingestion time, message). The event id
+# is assigned at ingestion, increases with it, and breaks timestamp ties in every ordering.
+EventRow = tuple[int, int, int, int, str]
+
+# A necessary condition on an event's message that the store may evaluate before returning rows:
+# ("substr", text) | ("and", [conditions]) | ("or", [conditions]).
+Prefilter = tuple
+
+
+class Store:
+    """Abstract store; see SQLiteStore for the embedded implementation."""
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def close(self) -> None: ...
+
+    # -- tags (any resource, by ARN) ------------------------------------------------------------
+    def get_tags(self, arn: str) -> dict[str, str]: ...
+    def set_tags(self, arn: str, tags: dict[str, str]) -> None: ...
+    def remove_tags(self, arn: str, keys: Sequence[str]) -> None: ...
+
+    # -- log groups -----------------------------------------------------------------------------
+    def create_log_group(
+        self, name: str, creation_time: int, *, kms_key_id: str | None, log_group_class: str,
+        deletion_protection: bool, tags: dict[str, str] | None, arn: str,
+    ) -> LogGroup: ...
+    def get_log_group(self, name: str) -> LogGroup | None: ...
+    def list_log_groups(
+        self, *, prefix: str | None, contains: str | None, log_group_class: str | None,
+        after: str | None, limit: int,
+    ) -> list[LogGroup]: ...
+    def delete_log_group(self, group: LogGroup, arn: str) -> None: ...
+    def set_retention(self, group_id: int, days: int | None) -> None: ...
+    def expire_events(self, group_id: int, older_than: int) -> int: ...
+
+    # -- log streams ----------------------------------------------------------------------------
+    def create_log_stream(self, group_id: int, name: str, creation_time: int) -> LogStream: ...
+    def get_log_stream(self, group_id: int, name: str) -> LogStream | None: ...
+    def list_log_streams(
+        self, group_id: int, *, prefix: str | None, order_by_last_event: bool, descending: bool,
+        after: tuple | None, limit: int,
+    ) -> list[LogStream]: ...
+    def delete_log_stream(self, stream: LogStream) -> None: ...
+
+    # -- log events -----------------------------------------------------------------------------
+    def append_log_events(
+        self, stream: LogStream, events: Sequence[tuple[int, str]], ingestion_time: int,
+        stored_bytes: int,
+    ) -> None: ...
+    def read_stream(
+        self, stream_id: int, *, start: tuple[int, int], end: tuple[int, int], forward: bool,
+        limit: int,
+    ) -> list[EventRow]: ...
+    def scan_group(
+        self, group_id: int, *, stream_ids: Sequence[int] | None, start: tuple[int, int],
+        end_time: int, prefilter: Prefilter | None, batch: int,
+    ) -> Iterator[EventRow]: ...
