@@ -18,19 +18,25 @@ from starlette.routing import Mount, Route
 from .aws.gateway import Gateway
 from .config import Settings
 from .services.logs.service import LogsService
-from .store.sqlite.store import SQLiteStore
+from .store.sqlite.database import Database
+from .store.sqlite.logs import SQLiteLogStore
+from .store.sqlite.tags import SQLiteTagStore
 
 log = logging.getLogger("sagewatch")
 
 
 class Sagewatch:
-    """The running system: one store, the services, the gateway."""
+    """The running system: one database, the stores over it, the services, the gateway."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = SQLiteStore(settings.database_path)
-        self.logs = LogsService(self.store, region=settings.region, account_id=settings.account_id)
+        self.database = Database(settings.database_path)
+        tags = SQLiteTagStore(self.database)
+        self.logs = LogsService(
+            SQLiteLogStore(self.database), tags,
+            region=settings.region, account_id=settings.account_id,
+        )
         self.gateway = Gateway([self.logs], region=settings.region)
 
     async def run_background(self) -> None:
@@ -43,7 +49,7 @@ class Sagewatch:
                 log.exception("retention sweep failed")
 
     def close(self) -> None:
-        self.store.close()
+        self.database.close()
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -1,0 +1,6 @@
+"""Storage: one narrow interface per service (logs.py, tags.py, ...), two backends (sqlite/, and
+PostgreSQL later). Nothing here knows about HTTP or AWS errors."""
+
+
+class Conflict(Exception):
+    """A create found the name taken (the caller turns this into the AWS error)."""

@@ -112,15 +112,21 @@ class Aggregate:
         return self.sum / self.sample_count if self.sample_count > 0 else None
 
 
-def _distinct(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort and collapse ``values`` (with weights ``counts``) to distinct values."""
+def _distinct(values: np.ndarray, counts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Sort and collapse ``values`` (weights ``counts``, default 1) to distinct values."""
     if values.size == 0:
-        return values.astype(np.float64), counts.astype(np.float64)
-    order = np.argsort(values, kind="stable")
+        return values.astype(np.float64), np.empty(0, np.float64)
+    if counts is None:
+        v = np.sort(values)
+        starts = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
+        c = np.diff(np.append(starts, v.size)).astype(np.float64)
+        return v[starts], c
+    order = np.argsort(values)
     v = values[order]
     c = counts[order]
-    # Boundaries of runs of equal values.
     starts = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
+    if starts.size == v.size:
+        return v, c
     return v[starts], np.add.reduceat(c, starts)
 
 
@@ -132,9 +138,8 @@ def from_samples(values: Sequence[float] | np.ndarray, counts: Sequence[float] |
     non-finite counts, non-finite values or an empty input.
     """
     v = np.asarray(values, dtype=np.float64).ravel()
-    if counts is None:
-        c = np.ones(v.shape, dtype=np.float64)
-    else:
+    c: np.ndarray | None = None
+    if counts is not None:
         c = np.asarray(counts, dtype=np.float64).ravel()
         if c.shape != v.shape:
             raise ValueError("values and counts must have the same length")

@@ -626,11 +626,13 @@ def _parse_terms(text: str) -> list[_Term]:
             i += 1
             continue
         mode = ""
-        if text[i] in "?-" and i + 1 < n:
+        if text[i] in "?-":
+            # "?x" / "-x", or a lone operator before the next term ("ERROR" - "Exiting"); a
+            # trailing lone "?"/"-" is just that character.
             j = i + 1
             while j < n and text[j].isspace():
                 j += 1
-            if j < n and (j == i + 1 or text[j] in '"%' or not text[j] in "?-"):
+            if j < n:
                 mode, i = text[i], j
         c = text[i]
         if c == '"':

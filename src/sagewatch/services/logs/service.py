@@ -10,7 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ...store.base import Conflict, LogGroup, LogStream, Store
+from ...store import Conflict
+from ...store.logs import LogGroup, LogStore, LogStream
+from ...store.tags import TagStore
 from ..base import Service
 from ..errors import AWSError, Failure, serialization_error, validation_message
 from . import tokens
@@ -55,8 +57,12 @@ def invalid_token() -> AWSError:
 class LogsService(Service):
     model_name = "logs"
 
-    def __init__(self, store: Store, *, region: str, account_id: str, clock: Callable[[], int] = now_ms):
+    def __init__(
+        self, store: LogStore, tags: TagStore, *, region: str, account_id: str,
+        clock: Callable[[], int] = now_ms,
+    ):
         self.store = store
+        self.tags = tags
         self.region = region
         self.account_id = account_id
         self.clock = clock
@@ -232,32 +238,32 @@ class LogsService(Service):
 
     def untag_resource(self, resourceArn, tagKeys):
         group = self._group_from_arn(resourceArn)
-        self.store.remove_tags(self.group_arn(group.name), tagKeys)
+        self.tags.remove_tags(self.group_arn(group.name), tagKeys)
         return {}
 
     def list_tags_for_resource(self, resourceArn):
         group = self._group_from_arn(resourceArn)
-        return {"tags": self.store.get_tags(self.group_arn(group.name))}
+        return {"tags": self.tags.get_tags(self.group_arn(group.name))}
 
     def tag_log_group(self, logGroupName, tags):
         self._add_tags(self.group_arn(self._group(logGroupName).name), tags)
         return {}
 
     def untag_log_group(self, logGroupName, tags):
-        self.store.remove_tags(self.group_arn(self._group(logGroupName).name), tags)
+        self.tags.remove_tags(self.group_arn(self._group(logGroupName).name), tags)
         return {}
 
     def list_tags_log_group(self, logGroupName):
-        return {"tags": self.store.get_tags(self.group_arn(self._group(logGroupName).name))}
+        return {"tags": self.tags.get_tags(self.group_arn(self._group(logGroupName).name))}
 
     def _add_tags(self, arn: str, tags: dict[str, str]) -> None:
-        existing = self.store.get_tags(arn)
+        existing = self.tags.get_tags(arn)
         if len(existing.keys() | tags.keys()) > MAX_TAGS:
             raise AWSError(
                 "TooManyTagsException",
                 f"A resource can have no more than {MAX_TAGS} tags.",
             )
-        self.store.set_tags(arn, tags)
+        self.tags.set_tags(arn, tags)
 
     # -- log streams ------------------------------------------------------------------------------
 

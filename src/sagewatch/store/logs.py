@@ -1,6 +1,6 @@
-"""The store interface: what the services need from a database, and nothing more.
+"""The log store interface: what CloudWatch Logs needs from a database, and nothing more.
 
-Two backends implement it: SQLite (embedded default) and PostgreSQL (shared by several server
+Two backends implement each store interface: SQLite (embedded default) and PostgreSQL (shared by several server
 nodes). Methods speak in plain values and small records; no SQL, no HTTP, no AWS errors cross
 this line. Every write method returns only after the change is durable.
 """
@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-
-class Conflict(Exception):
-    """A create found the name taken (the caller turns this into the AWS error)."""
+from . import Conflict  # noqa: F401  (raised by create_* methods)
 
 
 @dataclass(slots=True)
@@ -47,16 +45,8 @@ EventRow = tuple[int, int, int, int, str]
 Prefilter = tuple
 
 
-class Store:
-    """Abstract store; see SQLiteStore for the embedded implementation."""
-
-    # -- lifecycle ----------------------------------------------------------------------------
-    def close(self) -> None: ...
-
-    # -- tags (any resource, by ARN) ------------------------------------------------------------
-    def get_tags(self, arn: str) -> dict[str, str]: ...
-    def set_tags(self, arn: str, tags: dict[str, str]) -> None: ...
-    def remove_tags(self, arn: str, keys: Sequence[str]) -> None: ...
+class LogStore:
+    """What CloudWatch Logs needs; see sqlite/logs.py for the embedded implementation."""
 
     # -- log groups -----------------------------------------------------------------------------
     def create_log_group(
@@ -71,6 +61,7 @@ class Store:
     def delete_log_group(self, group: LogGroup, arn: str) -> None: ...
     def set_retention(self, group_id: int, days: int | None) -> None: ...
     def expire_events(self, group_id: int, older_than: int) -> int: ...
+    def log_groups_with_retention(self) -> list[LogGroup]: ...
 
     # -- log streams ----------------------------------------------------------------------------
     def create_log_stream(self, group_id: int, name: str, creation_time: int) -> LogStream: ...

@@ -1,0 +1,89 @@
+"""The embedded database: one SQLite file in WAL mode, shared by the per-service stores.
+
+Durability: ``synchronous=FULL`` makes every commit fsync the write-ahead log, and every write
+method of the stores commits before it returns, so a request acknowledged to a client survives a
+crash (a kill -9 or a power cut); a transaction that was not committed is rolled back on the next
+open.
+
+Concurrency: readers each use their own connection (one per thread), which WAL lets run beside
+the writer; writes go through one lock, since SQLite allows one writer at a time anyway and
+waiting on a lock is cheaper than retrying on SQLITE_BUSY.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from ..migrations import migration_files, split_statements
+
+
+class Database:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._migrate()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (for reads, and inside ``write()``)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA busy_timeout=30000")
+            connection.execute("PRAGMA cache_size=-32000")  # 32 MB per connection
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    def execute(self, sql: str, args=()) -> sqlite3.Cursor:
+        return self.connection.execute(sql, args)
+
+    def write(self) -> "_WriteTransaction":
+        """A transaction on this thread's connection, holding the write lock; commits on exit."""
+        return _WriteTransaction(self.connection, self._write_lock)
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _migrate(self) -> None:
+        with self.write() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+            for version, sql in migration_files(__package__):
+                if version > current:
+                    for statement in split_statements(sql):
+                        db.execute(statement)
+                    db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+
+class _WriteTransaction:
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
+        self.db = db
+        self.lock = lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.lock.acquire()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
+        return self.db
+
+    def __exit__(self, kind, value, traceback) -> None:
+        try:
+            self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        finally:
+            self.lock.release()
