@@ -312,7 +312,8 @@ def _err_unsupported(name: str) -> str:
 
 def _err_arity(name: str, lo: int, hi: int, got: int) -> str:
     want = str(lo) if lo == hi else f"{lo} to {hi}"
-    return f"{name} expects {want} argument{'s' if hi != 1 else ''}, got {got}"
+    plural = "" if lo == hi == 1 else "s"
+    return f"{name} expects {want} argument{plural}, got {got}"
 
 
 def _err_type(where: str, expected: str, got: object) -> str:
