@@ -1,57 +1,69 @@
 """Input validation from the service model: types, required members, lengths, ranges, enums,
 patterns.
 
-Each input shape is compiled once into a tree of small checking functions, so validating a
-10,000-event PutLogEvents batch costs a few milliseconds. The protocols hand us Python values
-(dict, list, str, int, float, bool, datetime, bytes); a value of the wrong Python type is a
-*type* failure (the wire body could not be read as the model says: SerializationException in
-AWS's JSON services), anything else is a *constraint* failure that each service reports in its
-own error code, with the message AWS's front end writes:
+Validation runs in two passes, both derived from the same botocore shapes:
 
-    1 validation error detected: Value '10001' at 'limit' failed to satisfy constraint:
-    Member must have value less than or equal to 10000
+1. a *fast check* that only answers "valid or not". It is Python source generated once per
+   input shape (the technique of dataclasses and fastjsonschema), with scalar and small-structure
+   checks inlined, so a 10,000-event PutLogEvents batch or a 1,000-datum PutMetricData is checked
+   in about a millisecond;
+2. when the fast check says no, a *reporting check* walks the value again and lists every
+   failure with its path, for the service to word as AWS does.
+
+The protocols hand us Python values (dict, list, str, int, float, bool, datetime, bytes). A value
+of the wrong Python type is a *type* failure (the wire body could not be read as the model
+says); anything else is a *constraint* failure.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import re
 from collections.abc import Callable
+
 from botocore.model import Shape
 
 from ..services.errors import Failure
 
+Check = Callable[[object, tuple, list], None]
 
-Check = Callable[[object, str, list], None]
-
-_NUMBER_TYPES = {"integer", "long", "float", "double"}
+_INTEGRAL = ("integer", "long")
+_FLOATING = ("float", "double")
 
 
 class Validator:
-    """Compiles and caches one checking function per shape (shared across operations)."""
+    """Compiles and caches the checks of each input shape."""
 
     def __init__(self) -> None:
-        self._compiled: dict[int, Check] = {}
+        self._fast: dict[int, Callable[[object], bool]] = {}
+        self._reporting: dict[int, Check] = {}
 
     def validate(self, shape: Shape | None, params: dict) -> list[Failure]:
+        if shape is None:
+            return []
+        fast = self._fast.get(id(shape))
+        if fast is None:
+            fast = self._fast[id(shape)] = FastCheckCompiler().compile(shape)
+        if fast(params):
+            return []
         failures: list[Failure] = []
-        if shape is not None:
-            self._check_for(shape)(params, "", failures)
+        self._reporting_check(shape)(params, (), failures)
         return failures
 
-    def _check_for(self, shape: Shape) -> Check:
+    # -- the reporting pass ------------------------------------------------------------------
+
+    def _reporting_check(self, shape: Shape) -> Check:
         key = id(shape)
-        check = self._compiled.get(key)
+        check = self._reporting.get(key)
         if check is None:
             # Recursive shapes refer to themselves: install a trampoline before compiling.
             holder: list[Check] = []
-            self._compiled[key] = lambda v, p, f: holder[0](v, p, f)
+            self._reporting[key] = lambda v, p, f: holder[0](v, p, f)
             check = self._compile(shape)
             holder.append(check)
-            self._compiled[key] = check
+            self._reporting[key] = check
         return check
-
-    # -- compilation -------------------------------------------------------------------------
 
     def _compile(self, shape: Shape) -> Check:
         kind = shape.type_name
@@ -63,7 +75,7 @@ class Validator:
             return self._compile_map(shape)
         if kind == "string":
             return self._compile_string(shape)
-        if kind in _NUMBER_TYPES:
+        if kind in _INTEGRAL or kind in _FLOATING:
             return self._compile_number(shape)
         if kind == "boolean":
             return _type_check(lambda v: isinstance(v, bool), "boolean")
@@ -74,26 +86,25 @@ class Validator:
         return lambda value, path, failures: None
 
     def _compile_structure(self, shape: Shape) -> Check:
-        member_checks = {name: self._check_for(member) for name, member in shape.members.items()}
+        member_checks = {name: self._reporting_check(m) for name, m in shape.members.items()}
         required = tuple(shape.required_members)
 
         def check(value, path, failures):
             if not isinstance(value, dict):
                 failures.append(Failure(path, value, "Member must be a structure", True))
                 return
-            prefix = path + "." if path else ""
             for name in required:
                 if value.get(name) is None:
-                    failures.append(Failure(prefix + name, None, "Member must not be null"))
+                    failures.append(Failure(path + (name,), None, "Member must not be null"))
             for name, item in value.items():
                 member_check = member_checks.get(name)
                 if member_check is not None and item is not None:
-                    member_check(item, prefix + name, failures)
+                    member_check(item, path + (name,), failures)
 
         return check
 
     def _compile_list(self, shape: Shape) -> Check:
-        item_check = self._check_for(shape.member)
+        item_check = self._reporting_check(shape.member)
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
 
         def check(value, path, failures):
@@ -103,13 +114,13 @@ class Validator:
             _check_length(len(value), value, path, low, high, failures)
             for index, item in enumerate(value, 1):
                 if item is not None:
-                    item_check(item, f"{path}.{index}.member", failures)
+                    item_check(item, path + (index,), failures)
 
         return check
 
     def _compile_map(self, shape: Shape) -> Check:
-        key_check = self._check_for(shape.key)
-        value_check = self._check_for(shape.value)
+        key_check = self._reporting_check(shape.key)
+        value_check = self._reporting_check(shape.value)
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
 
         def check(value, path, failures):
@@ -120,7 +131,7 @@ class Validator:
             for key, item in value.items():
                 key_check(key, path, failures)
                 if item is not None:
-                    value_check(item, f"{path}.{key}", failures)
+                    value_check(item, path + (str(key),), failures)
 
         return check
 
@@ -129,7 +140,7 @@ class Validator:
         enum = tuple(shape.enum or ())
         enum_set = frozenset(enum)
         pattern_text = shape.metadata.get("pattern")
-        pattern = _compile_java_pattern(pattern_text) if pattern_text else None
+        pattern = java_pattern(pattern_text) if pattern_text else None
 
         def check(value, path, failures):
             if not isinstance(value, str):
@@ -150,11 +161,11 @@ class Validator:
 
     def _compile_number(self, shape: Shape) -> Check:
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
-        integral = shape.type_name in ("integer", "long")
+        allowed = int if shape.type_name in _INTEGRAL else (int, float)
 
         def check(value, path, failures):
-            if isinstance(value, bool) or not isinstance(value, int if integral else (int, float)):
-                failures.append(Failure(path, value, f"Member must be a number", True))
+            if isinstance(value, bool) or not isinstance(value, allowed):
+                failures.append(Failure(path, value, "Member must be a number", True))
                 return
             if low is not None and value < low:
                 failures.append(Failure(path, value, f"Member must have value greater than or equal to {low}"))
@@ -190,7 +201,7 @@ def _check_length(length, value, path, low, high, failures) -> None:
         failures.append(Failure(path, value, f"Member must have length less than or equal to {high}"))
 
 
-def _compile_java_pattern(text: str) -> re.Pattern | None:
+def java_pattern(text: str) -> re.Pattern | None:
     """Model patterns are Java regexes matched against the whole value.
 
     Python's ``re`` reads nearly all of them; the few it cannot (Unicode classes such as
@@ -202,3 +213,117 @@ def _compile_java_pattern(text: str) -> re.Pattern | None:
         return re.compile(translated, re.DOTALL)
     except re.error:
         return None
+
+
+# -- the fast pass: generated source ------------------------------------------------------------
+
+
+class FastCheckCompiler:
+    """Writes one Python function per structure / list / map shape that returns True when a
+    value satisfies the model. Scalars are checked inline as expressions."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[int, str] = {}
+        self.constants: dict[str, object] = {"_datetime": _dt.datetime}
+        self.counter = itertools.count()
+
+    def compile(self, shape: Shape) -> Callable[[object], bool]:
+        entry = self._function_for(shape)
+        namespace = dict(self.constants)
+        exec("\n".join(self.lines), namespace)  # noqa: S102 - source generated from the model
+        return namespace[entry]
+
+    def _constant(self, value: object) -> str:
+        name = f"_c{next(self.counter)}"
+        self.constants[name] = value
+        return name
+
+    def _function_for(self, shape: Shape) -> str:
+        name = self.names.get(id(shape))
+        if name is not None:
+            return name
+        name = self.names[id(shape)] = f"_check_{next(self.counter)}"
+        body: list[str] = []
+        kind = shape.type_name
+        if kind == "structure":
+            body += ["if type(v) is not dict: return False"]
+            body += self._structure_body(shape, "v", indent="")
+        elif kind == "list":
+            body += [f"if type(v) is not list{self._length_guard(shape, 'v')}: return False"]
+            item = self._expression(shape.member, "x")
+            body += ["for x in v:", f"    if x is not None and not ({item}): return False"]
+        elif kind == "map":
+            body += [f"if type(v) is not dict{self._length_guard(shape, 'v')}: return False"]
+            key = self._expression(shape.key, "k")
+            value = self._expression(shape.value, "x")
+            body += ["for k, x in v.items():",
+                     f"    if not ({key}) or (x is not None and not ({value})): return False"]
+        else:
+            body += [f"return {self._expression(shape, 'v')}"]
+        body.append("return True")
+        self.lines.append(f"def {name}(v):")
+        self.lines += ["    " + line for line in body]
+        return name
+
+    def _structure_body(self, shape: Shape, var: str, indent: str) -> list[str]:
+        lines = []
+        for member in shape.required_members:
+            lines.append(f"{indent}if {var}.get({member!r}) is None: return False")
+        for index, (member_name, member) in enumerate(shape.members.items()):
+            value = f"m{index}"
+            lines.append(f"{indent}{value} = {var}.get({member_name!r})")
+            lines.append(
+                f"{indent}if {value} is not None and not ({self._expression(member, value)}): return False"
+            )
+        return lines
+
+    def _length_guard(self, shape: Shape, var: str) -> str:
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        guard = ""
+        if low is not None:
+            guard += f" or len({var}) < {low}"
+        if high is not None:
+            guard += f" or len({var}) > {high}"
+        return guard
+
+    def _expression(self, shape: Shape, var: str) -> str:
+        """A boolean expression that is true when ``var`` satisfies ``shape``."""
+        kind = shape.type_name
+        meta = shape.metadata
+        if kind == "string":
+            parts = [f"type({var}) is str"]
+            if meta.get("min") is not None:
+                parts.append(f"len({var}) >= {meta['min']}")
+            if meta.get("max") is not None:
+                parts.append(f"len({var}) <= {meta['max']}")
+            if shape.enum:
+                parts.append(f"{var} in {self._constant(frozenset(shape.enum))}")
+            if meta.get("pattern"):
+                pattern = java_pattern(meta["pattern"])
+                if pattern is not None:
+                    parts.append(f"{self._constant(pattern)}.fullmatch({var}) is not None")
+            return " and ".join(parts)
+        if kind in _INTEGRAL or kind in _FLOATING:
+            parts = [f"type({var}) is int" if kind in _INTEGRAL else f"type({var}) in (int, float)"]
+            if meta.get("min") is not None:
+                parts.append(f"{var} >= {meta['min']!r}")
+            if meta.get("max") is not None:
+                parts.append(f"{var} <= {meta['max']!r}")
+            return " and ".join(parts)
+        if kind == "boolean":
+            return f"type({var}) is bool"
+        if kind == "timestamp":
+            return f"isinstance({var}, _datetime)"
+        if kind == "blob":
+            return f"isinstance({var}, (bytes, bytearray))" + self._blob_bounds(shape, var)
+        return f"{self._function_for(shape)}({var})"
+
+    def _blob_bounds(self, shape: Shape, var: str) -> str:
+        meta = shape.metadata
+        bounds = ""
+        if meta.get("min") is not None:
+            bounds += f" and len({var}) >= {meta['min']}"
+        if meta.get("max") is not None:
+            bounds += f" and len({var}) <= {meta['max']}"
+        return bounds

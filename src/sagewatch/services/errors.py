@@ -56,16 +56,42 @@ def internal_failure() -> AWSError:
 class Failure:
     """One member of a request that broke a rule of the service model."""
 
-    path: str  # as AWS writes it: 'limit', 'logEvents.1.member.message'
+    # Where: member names and 1-based list indexes from the top of the input, e.g.
+    # ("logEvents", 3, "message"); services spell it the way their AWS counterpart does.
+    path: tuple[str | int, ...] | str
     value: object
     constraint: str  # 'Member must have value less than or equal to 10000'
     is_type_error: bool = False  # the value has the wrong type (unreadable, not merely invalid)
 
+    @property
+    def is_missing(self) -> bool:
+        return self.constraint == "Member must not be null"
+
     def render(self) -> str:
         return (
-            f"Value {render_value(self.value)} at '{self.path}' "
+            f"Value {render_value(self.value)} at '{coral_path(self.path)}' "
             f"failed to satisfy constraint: {self.constraint}"
         )
+
+
+def coral_path(path: tuple | str) -> str:
+    """AWS's validation-message spelling: 'logEvents.3.member.message', 'stateValue'."""
+    if isinstance(path, str):
+        return path
+    parts = []
+    for segment in path:
+        if isinstance(segment, int):
+            parts.append(f"{segment}.member")
+        else:
+            parts.append(segment[:1].lower() + segment[1:])
+    return ".".join(parts)
+
+
+def query_path(path: tuple | str) -> str:
+    """The query-protocol spelling AWS uses in CloudWatch messages: 'MetricData.member.1.Value'."""
+    if isinstance(path, str):
+        return path
+    return ".".join(f"member.{s}" if isinstance(s, int) else s for s in path)
 
 
 def render_value(value: object) -> str:
