@@ -9,7 +9,7 @@ Map of the module
 -----------------
 * :func:`evaluation_range` -- how many periods to fetch.
 * :func:`evaluate` -- the whole evaluation:
-    1. ``_slots``          the range as slots, newest first, each real (breaching or not) or missing;
+    1. ``_slots``          the range newest first, each slot real (breaching or not) or missing;
     2. ``_low_sample_retains``  ``EvaluateLowSampleCountPercentile=ignore``;
     3. ``_decide``         the evaluation-range and ``TreatMissingData`` rules -> a ``_Decision``;
     4. ``_reason`` / ``_reason_data``  the ``StateReason`` text and ``StateReasonData`` dict.
@@ -25,9 +25,10 @@ state*, *Percentile-based alarms and low data samples*; aws-behaviour.md section
   missing but at least N real -> the newest N *real* points, ``TreatMissingData`` unused;
   (c) fewer than N real -> every real point in the range plus as few filled-in points as needed to
   make N, filled as ``TreatMissingData`` says.
-* ``missing``: missing points are not counted; only a range with no data at all is
-  INSUFFICIENT_DATA. ``ignore``: like ``missing`` except that wherever ``missing`` would not decide
-  on the data (INSUFFICIENT_DATA, or the premature-alarm rule) the current state is kept.
+* ``missing``: missing points are not counted. A range with no data at all is INSUFFICIENT_DATA;
+  so (Choice, after the guide's 2019 table) is one whose few real points all breach, too recently
+  for the premature-alarm rule. ``ignore``: like ``missing``, except that wherever ``missing`` goes
+  to INSUFFICIENT_DATA or alarms by the premature rule, the current state is kept.
 * Premature alarm: with ``missing``, a range whose real points all breach but are fewer than M goes
   to ALARM once the oldest of them is at least M periods old.
 
@@ -211,9 +212,15 @@ def _slots(config: AlarmConfig, datapoints: list[Datapoint], n: int, now: dateti
         by_age.setdefault(round((newest - point.timestamp) / period), point)
     span = max(n, max(by_age, default=-1) + 1)
     return [
-        _slot(config, age, by_age[age]) if age in by_age else _Slot(age, newest - age * period, None)
+        _slot(config, age, by_age[age])
+        if age in by_age
+        else _missing_slot(age, newest - age * period)
         for age in range(span)
     ]
+
+
+def _missing_slot(age: int, timestamp: datetime) -> _Slot:
+    return _Slot(age, timestamp, None)
 
 
 def _newest_complete_period(now: datetime, period: int) -> datetime:
@@ -223,12 +230,12 @@ def _newest_complete_period(now: datetime, period: int) -> datetime:
 
 def _slot(config: AlarmConfig, age: int, point: Datapoint) -> _Slot:
     if point.value is None or math.isnan(point.value):
-        return _Slot(age, point.timestamp, None)
-    if config.comparison_operator in BAND_OPERATORS:
+        return _missing_slot(age, point.timestamp)
+    if _is_band(config):
         # Choice: a value without a band yet (the model is still training) cannot be judged, so it
         # counts as missing.
         if point.lower is None or point.upper is None:
-            return _Slot(age, point.timestamp, None)
+            return _missing_slot(age, point.timestamp)
         return _Slot(age, point.timestamp, point, _breaches_band(config.comparison_operator, point))
     test = _THRESHOLD_TESTS[config.comparison_operator]
     return _Slot(age, point.timestamp, point, test(point.value, config.threshold))
@@ -270,10 +277,11 @@ def _samples_needed(statistic_name: str | None) -> float | None:
     match = _PERCENTILE.match(statistic_name or "")
     if not match:
         return None
-    p = float(match.group(1)) / 100
+    # Decimal, so that p90 needs exactly 100 samples rather than 100.00000000000001.
+    p = Decimal(match.group(1)) / 100
     if p <= 0 or p >= 1:
         return None  # p0 / p100 are the minimum / maximum: no sample is too few
-    return 10 / (1 - p) if p >= 0.5 else 10 / p
+    return float(10 / (1 - p) if p >= Decimal("0.5") else 10 / p)
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,11 +349,10 @@ def _sparse(slots: list[_Slot], real: list[_Slot], n: int, m: int, treat: str) -
     breaching = sum(s.breaching for s in real)
     if breaching >= m or breaching < len(real):
         return _by_count(real, m)
-    if _premature_alarm(real, m):
-        # The tables keep the state here for ignore ("Retain current state").
-        return _Decision(STATE_ALARM, _THRESHOLD, real) if treat == TREAT_MISSING else _Decision(None)
     if treat == TREAT_IGNORE:
-        return _Decision(None)
+        return _Decision(None)  # the tables' "Retain current state", premature rule or not
+    if _premature_alarm(real, m):
+        return _Decision(STATE_ALARM, _THRESHOLD, real)
     # Choice: INSUFFICIENT_DATA, as the 2019 revision of the guide's table gave for "- - - - X"
     # (M=N=3, missing); the current revision only says such a range does not alarm.
     unknown = [s for s in slots if not s.real][: n - len(real)]
@@ -353,116 +360,118 @@ def _sparse(slots: list[_Slot], real: list[_Slot], n: int, m: int, treat: str) -
 
 
 def _premature_alarm(real: list[_Slot], m: int) -> bool:
-    """"alarms are designed to always go into ALARM state when the oldest available breaching
-    datapoint ... is at least as old as the value of Datapoints to Alarm, and all other more recent
-    data points are breaching or missing" -- ages count periods, the newest being 1 old."""
+    """The guide: "alarms are designed to always go into ALARM state when the oldest available
+    breaching datapoint ... is at least as old as the value of Datapoints to Alarm, and all other
+    more recent data points are breaching or missing". Ages count periods, the newest being 1 old."""
     oldest = real[-1]
     return all(s.breaching for s in real) and oldest.age + 1 >= m
 
 
 # --------------------------------------------------------------------------------------------
 # 4a. StateReason
+#
+# Every reason names the points that agree with the new state (breaching ones for ALARM, the
+# others for OK), newest first, as "value (DD/MM/YY HH:MM:SS)", then what they did relative to
+# the threshold or band. AWS-recorded examples for each form are quoted in the tests.
 
 
 def _reason(config: AlarmConfig, d: _Decision, n: int, m: int) -> str:
     if d.kind == _INSUFFICIENT:
         count = len(d.unknown)
-        return f"Insufficient Data: {count} {_plural(count, 'datapoint')} {_was(count)} unknown."
+        return f"Insufficient Data: {_count(count, 'datapoint')} {_was(count)} unknown."
     if d.kind == _FILLED:
         return _filled_reason(config, d, n)
     return _threshold_reason(config, d.state, d.evaluated, n, m)
 
 
-def _threshold_reason(config: AlarmConfig, state: str, evaluated: list[_Slot], n: int, m: int) -> str:
-    """ "Threshold Crossed: 2 datapoints [0.0 (09/01/23 14:02:00), 1.0 (09/01/23 14:01:00)] were
-    not greater than the threshold (42.0)." -- the points that agree with the new state, newest
-    first; in the long style "2 out of the last 2 datapoints [...] ... (minimum 1 datapoint for
-    ALARM -> OK transition)."."""
+def _threshold_reason(
+    config: AlarmConfig, state: str, evaluated: list[_Slot], n: int, m: int
+) -> str:
+    """Short style: "Threshold Crossed: 2 datapoints [0.0 (...), 1.0 (...)] were not greater than
+    the threshold (42.0)." Long style: "Threshold Crossed: 2 out of the last 2 datapoints [...]
+    were not greater than the threshold (40.0) (minimum 1 datapoint for ALARM -> OK transition)."
+    """
     support = _supporting(state, evaluated)
-    count = len(support)
-    listed = support[:_MAX_LISTED]
+    count, listed = len(support), support[:_MAX_LISTED]
     if config.datapoints_to_alarm_explicit:
         head = f"{count} out of the last {n} datapoints"
         tail = f" ({_minimum_clause(state, n, m)})"
     else:
-        head = f"{count} {_plural(count, 'datapoint')}"
-        tail = ""
-    if config.comparison_operator in BAND_OPERATORS:
-        if count > _MAX_LISTED:
-            return _band_reason_summarised(config, state, head, listed, tail)
-        return f"Thresholds Crossed: {head} {_listing(listed)} {_was(count)} {_band_phrase(config, state, listed)}{tail}."
-    crossed = _threshold_phrase(config, state)
-    return f"Threshold Crossed: {head} {_listing(listed)} {_was(count)} {crossed}{tail}."
+        head, tail = _count(count, "datapoint"), ""
+    if _is_band(config) and count > _MAX_LISTED:
+        return _band_reason_summarised(config, state, head, listed, tail)
+    crossed = _crossed(config, state, listed)
+    return f"{_prefix(config)}: {head} {_listing(listed)} {_was(count)} {crossed}{tail}."
 
 
-def _band_reason_summarised(config: AlarmConfig, state: str, head: str, listed: list[_Slot], tail: str) -> str:
-    """AWS's form when more points agree than it lists (EventBridge example, 7 of 10): "...
-    datapoints were less than the lower thresholds or greater than the upper thresholds. Recent
-    datapoints [...] crossed the lower thresholds [...] or upper thresholds [...] (minimum ...)".
-    Choice: the OK direction ("did not cross") and the one-sided operators are extrapolated."""
-    lower = _java_list(s.point.lower for s in listed)
-    upper = _java_list(s.point.upper for s in listed)
-    negated = state == STATE_OK
-    verb = "did not cross" if negated else "crossed"
-    words = {
-        BAND_LOWER: ("less than the lower thresholds", f"the lower thresholds {lower}"),
-        BAND_UPPER: ("greater than the upper thresholds", f"the upper thresholds {upper}"),
+def _band_reason_summarised(
+    config: AlarmConfig, state: str, head: str, listed: list[_Slot], tail: str
+) -> str:
+    """AWS's band form when more points agree than it lists (EventBridge example, 7 of 10):
+    "... 10 datapoints were less than the lower thresholds or greater than the upper thresholds.
+    Recent datapoints [...] crossed the lower thresholds [...] or upper thresholds [...] (minimum
+    ...)". Choice: the OK direction ("did not cross") and the one-sided operators are extrapolated.
+    """
+    lower = f"the lower thresholds {_java_list(s.point.lower for s in listed)}"
+    upper = f"the upper thresholds {_java_list(s.point.upper for s in listed)}"
+    summary, bounds = {
+        BAND_LOWER: ("less than the lower thresholds", lower),
+        BAND_UPPER: ("greater than the upper thresholds", upper),
         BAND_LOWER_OR_UPPER: (
             "less than the lower thresholds or greater than the upper thresholds",
-            f"the lower thresholds {lower} or upper thresholds {upper}",
+            f"{lower} or {upper.replace('the ', '', 1)}",
         ),
     }[config.comparison_operator]
-    summary = words[0] if not negated else "not " + words[0].replace(" or ", " or not ")
-    return (
-        f"Thresholds Crossed: {head} were {summary}. Recent datapoints {_listing(listed)} "
-        f"{verb} {words[1]}{tail}."
-    )
+    verb = "crossed"
+    if state == STATE_OK:
+        summary, verb = "not " + summary.replace(" or ", " or not "), "did not cross"
+    recent = f"Recent datapoints {_listing(listed)} {verb} {bounds}"
+    return f"Thresholds Crossed: {head} were {summary}. {recent}{tail}."
 
 
 def _filled_reason(config: AlarmConfig, d: _Decision, n: int) -> str:
-    """Reasons when missing points were filled in, both AWS-recorded:
-    "1 datapoint [2.0 (19/08/26 09:36:00)] was not less than or equal to the threshold (0.0) and
-    7 missing datapoints were treated as [Breaching]." and, when no real point agrees with the new
-    state, "no datapoints were received for 2 periods and 2 missing datapoints were treated as
-    [Breaching]." (also "1 datapoint was received for 3 periods and 2 missing ..."). Choice: these
-    forms are used in both reason styles; no long-style example with filled points was found."""
+    """When missing points were filled in. AWS-recorded: "1 datapoint [2.0 (19/08/26 09:36:00)] was
+    not less than or equal to the threshold (0.0) and 7 missing datapoints were treated as
+    [Breaching]."; with no real point agreeing, "no datapoints were received for 2 periods and 2
+    missing datapoints were treated as [Breaching]." / "1 datapoint was received for 3 periods and
+    2 missing datapoints ...". Choice: no long-style example with filled points was found, so both
+    styles use these forms."""
     filled = len(d.filled)
     label = "Breaching" if d.fill_breaching else "NonBreaching"
-    missing = f"{filled} missing {_plural(filled, 'datapoint')} {_was(filled)} treated as [{label}]"
-    prefix = "Thresholds Crossed" if config.comparison_operator in BAND_OPERATORS else "Threshold Crossed"
+    missing = f"{_count(filled, 'missing datapoint')} {_was(filled)} treated as [{label}]"
     support = _supporting(d.state, d.evaluated)
     if not support:
         received = len(d.evaluated)
-        who = "no datapoints were" if received == 0 else f"{received} {_plural(received, 'datapoint')} {_was(received)}"
-        return f"{prefix}: {who} received for {n} {_plural(n, 'period')} and {missing}."
-    listed = support[:_MAX_LISTED]
-    count = len(support)
-    if config.comparison_operator in BAND_OPERATORS:
-        crossed = _band_phrase(config, d.state, listed)
-    else:
-        crossed = _threshold_phrase(config, d.state)
-    return f"{prefix}: {count} {_plural(count, 'datapoint')} {_listing(listed)} {_was(count)} {crossed} and {missing}."
+        who = f"{_count(received, 'datapoint')} {_was(received)}" if received else "no datapoints were"
+        return f"{_prefix(config)}: {who} received for {_count(n, 'period')} and {missing}."
+    count, listed = len(support), support[:_MAX_LISTED]
+    crossed = _crossed(config, d.state, listed)
+    points = f"{_count(count, 'datapoint')} {_listing(listed)} {_was(count)}"
+    return f"{_prefix(config)}: {points} {crossed} and {missing}."
 
 
 def _supporting(state: str, evaluated: list[_Slot]) -> list[_Slot]:
-    """The evaluated real points that agree with the new state: breaching ones for ALARM,
-    non-breaching ones for OK ("1 out of the last 3 datapoints [0.0 ...] was not greater ...")."""
+    """The evaluated real points that agree with the new state."""
     return [s for s in evaluated if s.breaching == (state == STATE_ALARM)]
 
 
-def _threshold_phrase(config: AlarmConfig, state: str) -> str:
-    words = _THRESHOLD_PHRASES[config.comparison_operator]
-    negation = "not " if state == STATE_OK else ""
-    return f"{negation}{words} the threshold ({_java_double(config.threshold)})"
+def _prefix(config: AlarmConfig) -> str:
+    return "Thresholds Crossed" if _is_band(config) else "Threshold Crossed"
 
 
-def _band_phrase(config: AlarmConfig, state: str, listed: list[_Slot]) -> str:
-    """ "less than the lower thresholds [0.0205...] or greater than the upper thresholds
-    [0.3006...]"; for OK "not less than ... or not greater than ...". Band values are listed in the
-    order of the datapoints. Choice: the one-sided operators use their half of the sentence."""
+def _crossed(config: AlarmConfig, state: str, listed: list[_Slot]) -> str:
+    """ "greater than the threshold (2.0)" / "not greater than ..." for static thresholds; for bands
+    "less than the lower thresholds [...] or greater than the upper thresholds [...]" (for OK "not
+    less than ... or not greater than ..."), band values in the order of the listed points.
+    Choice: the one-sided band operators use their half of the band sentence."""
     negation = "not " if state == STATE_OK else ""
-    lower = f"{negation}less than the lower thresholds {_java_list(s.point.lower for s in listed)}"
-    upper = f"{negation}greater than the upper thresholds {_java_list(s.point.upper for s in listed)}"
+    if not _is_band(config):
+        words = _THRESHOLD_PHRASES[config.comparison_operator]
+        return f"{negation}{words} the threshold ({_java_double(config.threshold)})"
+    lower = _java_list(s.point.lower for s in listed)
+    upper = _java_list(s.point.upper for s in listed)
+    lower = f"{negation}less than the lower thresholds {lower}"
+    upper = f"{negation}greater than the upper thresholds {upper}"
     if config.comparison_operator == BAND_LOWER:
         return lower
     if config.comparison_operator == BAND_UPPER:
@@ -471,21 +480,27 @@ def _band_phrase(config: AlarmConfig, state: str, listed: list[_Slot]) -> str:
 
 
 def _minimum_clause(state: str, n: int, m: int) -> str:
-    """M breaching points are needed to alarm; N - M + 1 good ones make ALARM impossible -- AWS's
-    "(minimum 3 datapoints for ALARM -> OK transition)" for a 3 out of 5 alarm."""
+    """M breaching points are needed to alarm; N - M + 1 good ones make ALARM impossible: AWS's
+    "(minimum 3 datapoints for ALARM -> OK transition)" on a 3 out of 5 alarm. The clause names
+    OK -> ALARM even when the alarm comes from INSUFFICIENT_DATA, as AWS's does."""
     if state == STATE_ALARM:
-        return f"minimum {m} {_plural(m, 'datapoint')} for OK -> ALARM transition"
-    k = n - m + 1
-    return f"minimum {k} {_plural(k, 'datapoint')} for ALARM -> OK transition"
+        return f"minimum {_count(m, 'datapoint')} for OK -> ALARM transition"
+    return f"minimum {_count(n - m + 1, 'datapoint')} for ALARM -> OK transition"
 
 
 def _listing(slots: list[_Slot]) -> str:
-    """ "[21.5 (26/10/23 16:42:00), ...]": value, then the period start as DD/MM/YY HH:MM:SS UTC."""
-    return "[" + ", ".join(f"{_java_double(s.point.value)} ({_reason_time(s.timestamp)})" for s in slots) + "]"
+    """ "[21.5 (26/10/23 16:42:00), ...]" """
+    items = (f"{_java_double(s.point.value)} ({_reason_time(s.timestamp)})" for s in slots)
+    return "[" + ", ".join(items) + "]"
 
 
-def _plural(count: int, word: str) -> str:
-    return word if count == 1 else word + "s"
+def _is_band(config: AlarmConfig) -> bool:
+    return config.comparison_operator in BAND_OPERATORS
+
+
+def _count(count: int, noun: str) -> str:
+    """ "1 datapoint", "2 datapoints", "1 missing datapoint" """
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _was(count: int) -> str:
@@ -520,7 +535,7 @@ def _reason_data(config: AlarmConfig, d: _Decision, n: int, m: int, now: datetim
         data[key] = config.statistic_name
     data["period"] = config.period
     data["recentDatapoints"] = [float(s.point.value) for s in oldest_first]
-    if config.comparison_operator in BAND_OPERATORS:
+    if _is_band(config):
         data["recentLowerThresholds"] = [float(s.point.lower) for s in oldest_first]
         data["recentUpperThresholds"] = [float(s.point.upper) for s in oldest_first]
     else:
