@@ -37,6 +37,9 @@ class ServiceSpec:
         self.signing_name: str = metadata.get("signingName", self.endpoint_prefix)
         self.xml_namespace: str | None = metadata.get("xmlNamespace")
         self.query_compatible = "awsQueryCompatible" in metadata
+        # The Smithy namespace of the service's shapes, which error types are qualified with
+        # ("com.amazonaws.cloudwatch#InvalidParameterValueException").
+        self.shape_namespace = f"com.amazonaws.{model.service_name}"
         # CBOR requests name the service by the last segment of its Smithy shape id, which
         # botocore calls the target prefix.
         self.protocols = tuple(metadata.get("protocols") or [metadata["protocol"]])

@@ -38,9 +38,9 @@ class CBORProtocol(Protocol):
     def serialize_error(self, spec, operation, error, request_id) -> WireResponse:
         code, shape_name, status, sender = error_details(spec, error)
         headers = {**_HEADERS, "x-amzn-requestid": request_id}
-        type_name = code
+        # rpcv2Cbor errors carry the absolute shape id.
+        type_name = f"{spec.shape_namespace}#{shape_name}" if spec is not None else code
         if spec is not None and spec.query_compatible:
-            type_name = shape_name
             headers["x-amzn-query-error"] = f"{code};{'Sender' if sender else 'Receiver'}"
         body = {"__type": type_name}
         if error.message is not None:

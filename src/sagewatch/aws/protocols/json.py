@@ -82,27 +82,22 @@ class JSONProtocol(Protocol):
         headers = {
             "content-type": _content_type(spec),
             "x-amzn-requestid": request_id,
-            "x-amzn-errortype": f"{code}:",
         }
         type_name = code
         if spec is not None and spec.query_compatible:
-            # The JSON body names the shape; the header carries the query-protocol code.
-            type_name = shape_name
+            # The JSON body names the shape (qualified, as JSON 1.0 services do); the header
+            # carries the query-protocol code that clients map back to the exception.
+            type_name = f"{spec.shape_namespace}#{shape_name}"
             headers["x-amzn-query-error"] = f"{code};{'Sender' if sender else 'Receiver'}"
         body: dict = {"__type": type_name}
         if error.message is not None:
-            body[_message_key(spec)] = error.message
+            body["message"] = error.message
         return WireResponse(status, orjson.dumps(body), headers)
 
 
 def _content_type(spec: ServiceSpec | None) -> str:
     version = spec.json_version if spec is not None else "1.1"
     return f"application/x-amz-json-{version}"
-
-
-def _message_key(spec: ServiceSpec | None) -> str:
-    # Query-compatible services (CloudWatch) answer with the capitalised key their XML uses.
-    return "Message" if spec is not None and spec.query_compatible else "message"
 
 
 # -- compiled converters ----------------------------------------------------------------------
