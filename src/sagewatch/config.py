@@ -15,6 +15,7 @@ class Settings:
     # AWS account ids are 12 digits; this one is what every ARN sagewatch writes carries.
     account_id: str = "000000000000"
     retention_sweep_seconds: float = 60.0
+    compaction_seconds: float = 5.0
 
     @property
     def database_path(self) -> Path:

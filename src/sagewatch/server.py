@@ -17,9 +17,14 @@ from starlette.routing import Mount, Route
 
 from .aws.gateway import Gateway
 from .config import Settings
+from .services.cloudwatch.alarms import AlarmActions, AlarmEngine
+from .services.cloudwatch.metrics import MetricData
+from .services.cloudwatch.service import CloudWatchService
 from .services.logs.service import LogsService
+from .store.sqlite.alarms import SQLiteAlarmStore
 from .store.sqlite.database import Database
 from .store.sqlite.logs import SQLiteLogStore
+from .store.sqlite.metrics import SQLiteMetricStore
 from .store.sqlite.tags import SQLiteTagStore
 
 log = logging.getLogger("sagewatch")
@@ -37,18 +42,42 @@ class Sagewatch:
             SQLiteLogStore(self.database), tags,
             region=settings.region, account_id=settings.account_id,
         )
-        self.gateway = Gateway([self.logs], region=settings.region)
+        self.metric_data = MetricData(SQLiteMetricStore(self.database))
+        alarm_store = SQLiteAlarmStore(self.database)
+        # Alarm actions are delivered by handlers registered here as services arrive (SNS, ...).
+        self.alarm_actions = AlarmActions()
+        self.alarm_engine = AlarmEngine(
+            alarm_store, self.metric_data, self.alarm_actions,
+            region=settings.region, account_id=settings.account_id,
+        )
+        self.cloudwatch = CloudWatchService(
+            self.metric_data, alarm_store, self.alarm_engine, tags,
+            region=settings.region, account_id=settings.account_id,
+        )
+        self.gateway = Gateway([self.logs, self.cloudwatch], region=settings.region)
+
+    def start(self) -> None:
+        self.alarm_engine.start()
 
     async def run_background(self) -> None:
         """Periodic duties; cancelled when the server stops."""
+        await asyncio.gather(
+            self._every(self.settings.retention_sweep_seconds, self.logs.enforce_retention),
+            self._every(self.settings.compaction_seconds, self.metric_data.compact),
+            self._every(3600, self.alarm_engine.expire_history),
+        )
+
+    @staticmethod
+    async def _every(seconds: float, duty) -> None:
         while True:
-            await asyncio.sleep(self.settings.retention_sweep_seconds)
+            await asyncio.sleep(seconds)
             try:
-                await asyncio.to_thread(self.logs.enforce_retention)
-            except Exception:  # a failed sweep must not stop the next one
-                log.exception("retention sweep failed")
+                await asyncio.to_thread(duty)
+            except Exception:  # a failed run must not stop the next one
+                log.exception("background duty %s failed", duty.__qualname__)
 
     def close(self) -> None:
+        self.alarm_engine.stop()
         self.database.close()
 
 
@@ -57,6 +86,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        system.start()
         background = asyncio.create_task(system.run_background())
         try:
             yield

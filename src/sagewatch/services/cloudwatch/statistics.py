@@ -436,3 +436,64 @@ def parse_statistic(name: str) -> Statistic:
         return Statistic(name=s, kind=kind, lower=lower, upper=upper, percent=percent)
 
     raise StatisticError(_invalid(s), s)
+
+
+# --------------------------------------------------------------------------
+# Bounded storage
+# --------------------------------------------------------------------------
+
+#: Distinct values a stored distribution keeps exactly; beyond this it is binned.
+MAX_DISTINCT_VALUES = 4096
+# Relative accuracy of a binned distribution: every value is represented within 0.5 %.
+_BIN_ACCURACY = 0.005
+_GAMMA = (1 + _BIN_ACCURACY) / (1 - _BIN_ACCURACY)
+_LOG_GAMMA = math.log(_GAMMA)
+
+
+def bounded(agg: Aggregate, max_distinct: int = MAX_DISTINCT_VALUES) -> Aggregate:
+    """The aggregate with a distribution small enough to store.
+
+    Up to ``max_distinct`` distinct values are kept exactly. A busier period (a metric sampled
+    thousands of times a minute with continuous values) is binned on a logarithmic scale, as
+    percentile sketches do: each value is replaced by its bin's representative, within 0.5 %
+    relative error, which bounds a period's size whatever the sample rate. Negative values make
+    every percentile-family statistic unavailable (AWS), so such distributions are dropped.
+    SampleCount, Sum, Minimum and Maximum are never approximated.
+    """
+    if agg.values is None or agg.counts is None or agg.values.size <= max_distinct:
+        return agg
+    if agg.minimum < 0:
+        return Aggregate(agg.sample_count, agg.sum, agg.minimum, agg.maximum)
+    values, counts = agg.values, agg.counts
+    zero = values == 0
+    positive = ~zero
+    bins = np.ceil(np.log(values[positive]) / _LOG_GAMMA)
+    unique_bins, inverse = np.unique(bins, return_inverse=True)
+    binned_counts = np.bincount(inverse, weights=counts[positive])
+    representatives = 2 * np.power(_GAMMA, unique_bins) / (_GAMMA + 1)
+    if zero.any():
+        representatives = np.concatenate(([0.0], representatives))
+        binned_counts = np.concatenate(([counts[zero].sum()], binned_counts))
+    # Keep the true extremes so Minimum/Maximum-like percentiles (p0, p100) stay exact.
+    if not zero.any():
+        representatives[0] = agg.minimum
+    representatives[-1] = agg.maximum
+    return Aggregate(agg.sample_count, agg.sum, agg.minimum, agg.maximum,
+                     representatives.astype(np.float64), binned_counts.astype(np.float64))
+
+
+def to_blob(agg: Aggregate) -> bytes | None:
+    """The distribution as stored: the values then the counts, float64 little-endian."""
+    if agg.values is None or agg.counts is None:
+        return None
+    return np.concatenate((agg.values, agg.counts)).astype("<f8").tobytes()
+
+
+def from_row(sample_count: float, total: float, minimum: float, maximum: float,
+             blob: bytes | None) -> Aggregate:
+    """An aggregate read back from storage (see :func:`to_blob`)."""
+    if blob is None:
+        return Aggregate(sample_count, total, minimum, maximum)
+    both = np.frombuffer(blob, dtype="<f8")
+    half = both.size // 2
+    return Aggregate(sample_count, total, minimum, maximum, both[:half], both[half:])

@@ -1,0 +1,426 @@
+"""The alarm engine: evaluates alarms continuously and carries out what their state changes call
+for (history, actions, parent composite alarms, events).
+
+When it evaluates:
+  * as soon as data arrives for a metric an alarm watches (PutMetricData notifies the engine), so
+    a breaching datapoint moves its alarm within milliseconds, not at the next minute;
+  * on a timer at every evaluation tick of the alarm (each minute for periods of a minute or
+    more, every 10 seconds for 10 and 30 second periods, as AWS does), which is how missing
+    data is noticed;
+  * right after the alarm is created or updated.
+
+What "now" covers: the periods evaluated end at the next tick, so the newest period is the one
+in progress. If that period has no data yet it is left out (it is not missing, just not over),
+and the range ends at the last complete period instead.
+
+Actions go through ``AlarmActions``, the seam where later steps plug in delivery (SNS topics,
+stopping SageMaker jobs, scaling endpoints). Until a handler is registered for an action's kind
+of ARN, its execution is recorded in the alarm history as failed, with the reason.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import orjson
+
+from ...store.alarms import Alarm, AlarmStore, HistoryItem
+from ...store.metrics import MetricKey
+from . import alarm_evaluation as evaluation
+from . import alarm_rule, queries
+from .alarm_evaluation import AlarmConfig, Datapoint
+from .metrics import MetricData, metric_key
+from .statistics import parse_statistic
+
+log = logging.getLogger(__name__)
+
+METRIC_ALARM = "MetricAlarm"
+COMPOSITE_ALARM = "CompositeAlarm"
+INITIAL_REASON = "Unchecked: Initial alarm creation"
+HISTORY_RETENTION_SECONDS = 14 * 86400
+ACTION_LISTS = {"OK": "OKActions", "ALARM": "AlarmActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}
+
+
+def utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+def history_time(seconds: float) -> str:
+    """Timestamps inside HistoryData / StateReasonData: 2019-10-02T17:04:40.985+0000."""
+    moment = utc(seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+@dataclass(slots=True)
+class StateChange:
+    """A transition, as handed to action handlers and event listeners."""
+
+    alarm: Alarm
+    old_state: str
+    old_reason: str
+    new_state: str
+    reason: str
+    reason_data: str | None
+    timestamp: float
+    arn: str
+
+
+class AlarmActions:
+    """Carries out alarm actions by the kind of their ARN; handlers are registered by later
+    steps (SNS delivery, SageMaker job stop, Application Auto Scaling policies)."""
+
+    def __init__(self) -> None:
+        self._handlers: list[tuple[Callable[[str], bool], Callable[[str, StateChange], str | None]]] = []
+
+    def register(self, accepts: Callable[[str], bool], handler: Callable[[str, StateChange], str | None]) -> None:
+        """``handler(arn, change)`` returns an optional published message and raises on failure."""
+        self._handlers.append((accepts, handler))
+
+    def run(self, arn: str, change: StateChange) -> tuple[bool, str | None, str | None]:
+        """(succeeded, published message, error) of one action."""
+        for accepts, handler in self._handlers:
+            if accepts(arn):
+                try:
+                    return True, handler(arn, change), None
+                except Exception as error:  # the failure is the alarm's history, not ours
+                    return False, None, str(error)
+        return False, None, "sagewatch has no target for this kind of action yet"
+
+
+class AlarmEngine:
+    def __init__(
+        self, store: AlarmStore, data: MetricData, actions: AlarmActions, *, region: str,
+        account_id: str, clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.data = data
+        self.actions = actions
+        self.region = region
+        self.account_id = account_id
+        self.clock = clock
+        self.state_listeners: list[Callable[[StateChange], None]] = []
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._due: list[tuple[float, str]] = []  # heap of (when, alarm name)
+        self._next_due: dict[str, float] = {}
+        self._watchers: dict[MetricKey, set[str]] = {}
+        self._parents: dict[str, set[str]] = {}
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        with self._lock:
+            for alarm in store.list_alarms():
+                self._index(alarm)
+                self._schedule(alarm.name, self.clock())
+
+    # -- names ------------------------------------------------------------------------------------
+
+    def arn(self, name: str) -> str:
+        return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{name}"
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="alarm-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._wake.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._stopping:
+                    now = self.clock()
+                    if self._due and self._due[0][0] <= now:
+                        break
+                    timeout = self._due[0][0] - now if self._due else 60.0
+                    self._wake.wait(timeout=min(timeout, 60.0))
+                if self._stopping:
+                    return
+                due = []
+                now = self.clock()
+                while self._due and self._due[0][0] <= now:
+                    when, name = heapq.heappop(self._due)
+                    if self._next_due.get(name) == when:
+                        del self._next_due[name]
+                        due.append(name)
+            for name in due:
+                try:
+                    self.evaluate(name)
+                except Exception:
+                    log.exception("evaluating alarm %s failed", name)
+                    with self._lock:
+                        self._schedule(name, self.clock() + 10)
+
+    # -- what the service tells the engine -------------------------------------------------------
+
+    def alarm_saved(self, alarm: Alarm) -> None:
+        """An alarm was created or updated: index it and evaluate it now."""
+        with self._lock:
+            self._unindex(alarm.name)
+            self._index(alarm)
+            self._schedule(alarm.name, self.clock())
+
+    def alarms_deleted(self, names: Iterable[str]) -> None:
+        with self._lock:
+            for name in names:
+                self._unindex(name)
+                self._next_due.pop(name, None)
+
+    def metrics_updated(self, keys: Iterable[MetricKey]) -> None:
+        """New data arrived: evaluate every alarm watching these metrics right away."""
+        with self._lock:
+            now = self.clock()
+            for key in keys:
+                for name in self._watchers.get(key, ()):
+                    self._schedule(name, now)
+
+    def _index(self, alarm: Alarm) -> None:
+        for namespace, name, dimensions in alarm.metric_keys:
+            key = MetricKey(namespace, name, tuple(tuple(d) for d in dimensions))
+            self._watchers.setdefault(key, set()).add(alarm.name)
+        if alarm.alarm_type == COMPOSITE_ALARM:
+            for child in alarm_rule.parse_alarm_rule(alarm.definition["AlarmRule"]).alarm_names():
+                self._parents.setdefault(child, set()).add(alarm.name)
+
+    def _unindex(self, name: str) -> None:
+        for watchers in self._watchers.values():
+            watchers.discard(name)
+        for parents in self._parents.values():
+            parents.discard(name)
+
+    def _schedule(self, name: str, when: float) -> None:
+        current = self._next_due.get(name)
+        if current is not None and current <= when:
+            return
+        self._next_due[name] = when
+        heapq.heappush(self._due, (when, name))
+        self._wake.notify()
+
+    def parents_of(self, name: str) -> set[str]:
+        with self._lock:
+            return set(self._parents.get(name, ()))
+
+    # -- evaluation ---------------------------------------------------------------------------------
+
+    def evaluate(self, name: str) -> None:
+        with self._lock:
+            alarm = self.store.get_alarm(name)
+            if alarm is None:
+                return
+            now = self.clock()
+            if alarm.alarm_type == COMPOSITE_ALARM:
+                self._evaluate_composite(alarm, now, trigger=None)
+                return
+            tick = 10 if _period_of(alarm) < 60 else 60
+            self._schedule(name, (math.floor(now / tick) + 1) * tick + 0.05)
+            self._evaluate_metric_alarm(alarm, now)
+
+    def _evaluate_metric_alarm(self, alarm: Alarm, now: float) -> None:
+        definition = alarm.definition
+        period = _period_of(alarm)
+        n = definition["EvaluationPeriods"]
+        config = AlarmConfig(
+            period=period,
+            evaluation_periods=n,
+            datapoints_to_alarm=definition.get("DatapointsToAlarm") or n,
+            threshold=definition.get("Threshold"),
+            comparison_operator=definition["ComparisonOperator"],
+            treat_missing_data=definition.get("TreatMissingData") or "missing",
+            statistic_name=definition.get("Statistic") or definition.get("ExtendedStatistic"),
+            unit=definition.get("Unit"),
+            evaluate_low_sample_count_percentile=definition.get("EvaluateLowSampleCountPercentile"),
+            datapoints_to_alarm_explicit="DatapointsToAlarm" in definition,
+        )
+        points = self._datapoints(alarm, period, evaluation.evaluation_range(n), now)
+        result = evaluation.evaluate(config, points, alarm.state_value, utc(now))
+        if result.retained or result.state == alarm.state_value:
+            return
+        self.transition(alarm, result.state, result.reason,
+                        evaluation.reason_data_json(result.reason_data), now)
+
+    def _datapoints(self, alarm: Alarm, period: int, count: int, now: float) -> list[Datapoint]:
+        """The evaluation range, oldest first, one entry per period (value None when missing)."""
+        tick = 10 if period < 60 else 60
+        end = math.ceil(now / tick) * tick
+        start = end - (count + 1) * period  # one extra: the newest may be still in progress
+        values = self._period_values(alarm, start, end, period)
+        slots = [start + i * period for i in range(count + 1)]
+        if slots[-1] + period > now and slots[-1] not in values:
+            slots = slots[:-1]  # the period in progress has no data yet: it is not over
+        else:
+            slots = slots[1:]
+        return [
+            Datapoint(utc(s), *(values[s] if s in values else (None, 0.0, None, None)))
+            for s in slots
+        ]
+
+    def _period_values(self, alarm: Alarm, start: int, end: int, period: int) -> dict[int, tuple]:
+        """period start → (value, sample count, band lower, band upper)."""
+        definition = alarm.definition
+        if "Metrics" not in definition:
+            key = metric_key(definition["Namespace"], definition["MetricName"], definition.get("Dimensions"))
+            statistic = parse_statistic(definition.get("Statistic") or definition["ExtendedStatistic"])
+            timestamps, values, counts = self.data.statistic_series(
+                key, statistic, start=start, end=end, period=period, unit=definition.get("Unit"),
+            )
+            return {t: (v, c, None, None) for t, v, c in zip(timestamps, values, counts)}
+        plan = queries.plan(definition["Metrics"], parameter="Metrics")
+        results = queries.run(plan, self.data, start=start, end=end)
+        band_id = definition.get("ThresholdMetricId")
+        value_id = next(
+            q["Id"] for q in definition["Metrics"] if q.get("ReturnData", True) and q["Id"] != band_id
+        )
+        main = results[value_id][0]
+        out = {int(t): (float(v), 1.0, None, None) for t, v in zip(main.timestamps, main.values)}
+        if band_id is not None:
+            bounds: dict[int, list[float]] = {}
+            for series in results.get(band_id, []):
+                for t, v in zip(series.timestamps.tolist(), series.values.tolist()):
+                    bounds.setdefault(t, []).append(v)
+            for t, (value, count, _, _) in list(out.items()):
+                edges = bounds.get(t)
+                if edges and len(edges) >= 2:
+                    out[t] = (value, count, min(edges), max(edges))
+        return out
+
+    def _evaluate_composite(self, alarm: Alarm, now: float, trigger: tuple[str, str, float] | None) -> None:
+        rule = alarm_rule.parse_alarm_rule(alarm.definition["AlarmRule"])
+        states: dict[str, Alarm | None] = {name: self.store.get_alarm(name) for name in rule.alarm_names()}
+
+        def state_of(name: str) -> str:
+            child = states.get(name)
+            return child.state_value if child is not None else "INSUFFICIENT_DATA"
+
+        new_state = rule.state(state_of)
+        if new_state == alarm.state_value:
+            return
+        deciding = rule.explain(state_of)
+        triggering = [
+            alarm_rule.TriggeringAlarm(self.arn(name), state_of(name), utc(states[name].state_transitioned))
+            for name in deciding if states.get(name) is not None
+        ]
+        if trigger is not None:
+            child, child_state, at = trigger
+            reason = alarm_rule.child_transition_reason(self.arn(child), child_state, utc(at))
+        elif alarm.state_reason == INITIAL_REASON:
+            reason = alarm_rule.created_reason(self.arn(alarm.name), new_state)
+        else:
+            reason = alarm_rule.updated_reason(self.arn(alarm.name), new_state)
+        data = orjson.dumps(alarm_rule.triggering_alarms_data(triggering)).decode()
+        self.transition(alarm, new_state, reason, data, now)
+
+    # -- transitions --------------------------------------------------------------------------------
+
+    def set_state(self, alarm: Alarm, state: str, reason: str, reason_data: str | None) -> None:
+        """SetAlarmState: a transition like any other (history, actions, parents)."""
+        with self._lock:
+            if state == alarm.state_value:
+                alarm.state_reason = reason
+                alarm.state_reason_data = reason_data
+                alarm.state_updated = self.clock()
+                self.store.save_alarm(alarm)
+                return
+            self.transition(alarm, state, reason, reason_data, self.clock())
+
+    def transition(self, alarm: Alarm, state: str, reason: str, reason_data: str | None, now: float) -> None:
+        with self._lock:
+            change = StateChange(alarm, alarm.state_value, alarm.state_reason, state, reason,
+                                 reason_data, now, self.arn(alarm.name))
+            old_state, old_reason, old_data = alarm.state_value, alarm.state_reason, alarm.state_reason_data
+            alarm.state_value, alarm.state_reason, alarm.state_reason_data = state, reason, reason_data
+            alarm.state_updated = alarm.state_transitioned = now
+            history = [self._state_update_item(alarm, old_state, old_reason, old_data, now)]
+            suppressed = self._suppression(alarm, now) if alarm.alarm_type == COMPOSITE_ALARM else None
+            alarm.actions_suppressed_by, alarm.actions_suppressed_reason = suppressed or (None, None)
+            self.store.save_alarm(alarm, history)
+            if alarm.actions_enabled and suppressed is None:
+                self._run_actions(alarm, change)
+            for listener in self.state_listeners:
+                try:
+                    listener(change)
+                except Exception:
+                    log.exception("alarm state listener failed")
+            for parent in self._parents.get(alarm.name, ()):
+                composite = self.store.get_alarm(parent)
+                if composite is not None:
+                    self._evaluate_composite(composite, now, trigger=(alarm.name, state, now))
+            # A suppressor leaving or entering ALARM changes what its composites may do; AWS
+            # re-evaluates them then, which is all that matters for their next transition.
+
+    def _state_update_item(self, alarm: Alarm, old_state, old_reason, old_data, now) -> HistoryItem:
+        old = {"stateValue": old_state, "stateReason": old_reason}
+        if old_data:
+            old["stateReasonData"] = _json_or_text(old_data)
+        new = {"stateValue": alarm.state_value, "stateReason": alarm.state_reason}
+        if alarm.state_reason_data:
+            new["stateReasonData"] = _json_or_text(alarm.state_reason_data)
+        data = {"version": "1.0", "oldState": old, "newState": new}
+        return HistoryItem(alarm.name, alarm.alarm_type, now, "StateUpdate",
+                           f"Alarm updated from {old_state} to {alarm.state_value}",
+                           orjson.dumps(data).decode())
+
+    def _run_actions(self, alarm: Alarm, change: StateChange) -> None:
+        items = []
+        for arn in alarm.definition.get(ACTION_LISTS[change.new_state]) or ():
+            succeeded, published, error = self.actions.run(arn, change)
+            data = {
+                "actionState": "Succeeded" if succeeded else "Failed",
+                "stateUpdateTimestamp": int(change.timestamp * 1000),
+                "notificationResource": arn,
+            }
+            if published is not None:
+                data["publishedMessage"] = published
+            if error is not None:
+                data["error"] = error
+            summary = (f"Successfully executed action {arn}" if succeeded
+                       else f"Failed to execute action {arn}")
+            items.append(HistoryItem(alarm.name, alarm.alarm_type, self.clock(), "Action", summary[:255],
+                                     orjson.dumps(data).decode()))
+        if items:
+            self.store.add_history(items)
+
+    def _suppression(self, alarm: Alarm, now: float) -> tuple[str, str] | None:
+        """Whether a composite's ActionsSuppressor holds its actions back right now."""
+        suppressor_arn = alarm.definition.get("ActionsSuppressor")
+        if not suppressor_arn:
+            return None
+        suppressor = self.store.get_alarm(alarm_rule.alarm_name_of(suppressor_arn))
+        if suppressor is None:
+            return None
+        if suppressor.state_value == "ALARM":
+            return "Alarm", f"Alarm {suppressor.name} is in ALARM state"
+        extension = alarm.definition.get("ActionsSuppressorExtensionPeriod") or 0
+        if extension and now - suppressor.state_transitioned < extension:
+            return "ExtensionPeriod", f"Extension period of {suppressor.name} has not ended"
+        return None
+
+    def expire_history(self) -> None:
+        self.store.expire_history(self.clock() - HISTORY_RETENTION_SECONDS)
+
+
+def _period_of(alarm: Alarm) -> int:
+    definition = alarm.definition
+    if "Period" in definition:
+        return definition["Period"]
+    periods = [q["MetricStat"]["Period"] for q in definition.get("Metrics", ()) if "MetricStat" in q]
+    periods += [q["Period"] for q in definition.get("Metrics", ()) if "Period" in q]
+    return min(periods) if periods else 60
+
+
+def _json_or_text(text: str):
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text

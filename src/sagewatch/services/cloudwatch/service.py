@@ -1,0 +1,816 @@
+"""Amazon CloudWatch: metrics, alarms, anomaly detectors.
+
+One method per operation of the API reference. Inputs arrive validated against the botocore
+model; the rules the model cannot express are checked here, with AWS's error codes. CloudWatch
+words its parameter errors with query-protocol paths ("MetricData.member.1.Value") whichever
+protocol the request came in on, and lists several problems one per line.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable
+
+import orjson
+
+from ...store.alarms import Alarm, AlarmStore, HistoryItem
+from ...store.metrics import MetricKey
+from ...store.tags import TagStore
+from ..base import Service
+from ..errors import AWSError, Failure, query_path, serialization_error, validation_message
+from ..pagination import InvalidToken, page_token, parse_page_token
+from . import alarm_rule, queries, statistics
+from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine, history_time
+from .metrics import MetricData, align_start, dimensions_list, epoch, from_epoch, metric_key
+from .statistics import StatisticError, parse_statistic
+
+MAX_DATUMS = 1000
+MAX_VALUES = 150
+MAX_DIMENSIONS = 30
+MAX_VALUE = 2.0**360
+MIN_VALUE = 2.0**-360
+TWO_WEEKS = 14 * 86400
+TWO_HOURS = 2 * 3600
+THREE_HOURS = 3 * 3600
+MAX_STATISTICS_DATAPOINTS = 1440
+MAX_METRIC_DATA_DATAPOINTS = 100_800
+LIST_METRICS_PAGE = 500
+TREAT_MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
+BAND_OPERATORS = (
+    "LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold",
+)
+ALARM_DEFINITION_MEMBERS = (
+    "AlarmDescription", "OKActions", "AlarmActions", "InsufficientDataActions", "MetricName",
+    "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit",
+    "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator",
+    "TreatMissingData", "EvaluateLowSampleCountPercentile", "Metrics", "ThresholdMetricId",
+)
+COMPOSITE_DEFINITION_MEMBERS = (
+    "AlarmDescription", "OKActions", "AlarmActions", "InsufficientDataActions", "AlarmRule",
+    "ActionsSuppressor", "ActionsSuppressorWaitPeriod", "ActionsSuppressorExtensionPeriod",
+)
+
+
+def invalid_value(message: str) -> AWSError:
+    return AWSError("InvalidParameterValue", message)
+
+
+def invalid_combination(message: str) -> AWSError:
+    return AWSError("InvalidParameterCombination", message)
+
+
+def missing_parameter(message: str) -> AWSError:
+    return AWSError("MissingParameter", message)
+
+
+def validation_error(message: str) -> AWSError:
+    return AWSError("ValidationError", message)
+
+
+class CloudWatchService(Service):
+    model_name = "cloudwatch"
+
+    def __init__(
+        self, data: MetricData, alarms: AlarmStore, engine: AlarmEngine, tags: TagStore, *,
+        region: str, account_id: str, clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.data = data
+        self.alarms = alarms
+        self.engine = engine
+        self.tags = tags
+        self.region = region
+        self.account_id = account_id
+        self.clock = clock
+
+    def invalid_input(self, failures: list[Failure]) -> AWSError:
+        if any(f.is_type_error for f in failures):
+            return serialization_error(None)
+        missing = [f for f in failures if f.is_missing]
+        if missing:
+            return missing_parameter(
+                "\n".join(f"The parameter {query_path(f.path)} is required." for f in missing)
+            )
+        return validation_error(validation_message(failures))
+
+    # == metrics ===================================================================================
+
+    def put_metric_data(self, Namespace, MetricData=None, EntityMetricData=None, StrictEntityValidation=None):
+        datums = list(MetricData or [])
+        for entity in EntityMetricData or ():
+            datums += entity.get("MetricData") or []
+        if not datums:
+            raise missing_parameter("The parameter MetricData is required.")
+        if len(datums) > MAX_DATUMS:
+            raise invalid_value(f"The collection MetricData must not have a size greater than {MAX_DATUMS}.")
+        now = self.clock()
+        samples = []
+        for index, datum in enumerate(datums, 1):
+            samples.append(self._sample(Namespace, datum, f"MetricData.member.{index}", now))
+        ids = self.data.put(samples)
+        self.engine.metrics_updated(ids.keys())
+        return {}
+
+    def _sample(self, namespace: str, datum: dict, where: str, now: float):
+        """(metric key, timestamp, unit, storage resolution, aggregate) of one datum."""
+        dimensions = datum.get("Dimensions") or ()
+        if len(dimensions) > MAX_DIMENSIONS:
+            raise invalid_value(
+                f"The collection {where}.Dimensions must not have a size greater than {MAX_DIMENSIONS}."
+            )
+        if len({d["Name"] for d in dimensions}) != len(dimensions):
+            raise invalid_value(f"The parameter {where}.Dimensions must not contain duplicate names.")
+        value, values, counts, stats = (
+            datum.get("Value"), datum.get("Values"), datum.get("Counts"), datum.get("StatisticValues")
+        )
+        if value is not None and values is not None:
+            raise invalid_combination(
+                f"The parameters {where}.Value and {where}.Values are mutually exclusive and you have specified both."
+            )
+        if value is not None and stats is not None:
+            raise invalid_combination(
+                f"The parameters {where}.Value and {where}.StatisticValues are mutually exclusive and you have specified both."
+            )
+        resolution = datum.get("StorageResolution", 60)
+        if resolution not in (1, 60):
+            raise invalid_value(f"The parameter {where}.StorageResolution must be a value in the set [ 1, 60 ].")
+        timestamp = epoch(datum["Timestamp"]) if datum.get("Timestamp") is not None else now
+        if timestamp < now - TWO_WEEKS:
+            raise invalid_value(f"The parameter {where}.Timestamp must specify a time within the past two weeks.")
+        if timestamp > now + TWO_HOURS:
+            raise invalid_value(
+                f"The parameter {where}.Timestamp must specify a time no more than two hours in the future."
+            )
+        parts = []
+        if value is not None:
+            _check_value(value, f"{where}.Value")
+            parts.append(statistics.from_samples([value]))
+        if values is not None:
+            if counts is not None and len(counts) != len(values):
+                raise invalid_value(f"The parameters {where}.Values and {where}.Counts must be of the same size.")
+            if len(values) > MAX_VALUES:
+                raise invalid_value(
+                    f"The collection {where}.Values must not have a size greater than {MAX_VALUES}."
+                )
+            for i, v in enumerate(values, 1):
+                _check_value(v, f"{where}.Values.member.{i}")
+            for i, c in enumerate(counts or (), 1):
+                if not (math.isfinite(c) and c >= 0):
+                    raise invalid_value(f"The value {c} for parameter {where}.Counts.member.{i} is invalid.")
+            if values and (counts is None or sum(counts) > 0):
+                parts.append(statistics.from_samples(values, counts))
+        if stats is not None:
+            for member in ("SampleCount", "Sum", "Minimum", "Maximum"):
+                _check_value(stats[member], f"{where}.StatisticValues.{member}")
+            if stats["SampleCount"] <= 0:
+                raise invalid_value(f"The parameter {where}.StatisticValues.SampleCount must be greater than 0.")
+            if stats["Minimum"] > stats["Maximum"]:
+                raise invalid_value(
+                    f"The parameter {where}.StatisticValues.Maximum must be greater than or equal to "
+                    f"{where}.StatisticValues.Minimum."
+                )
+            parts.append(statistics.from_statistic_set(
+                stats["SampleCount"], stats["Sum"], stats["Minimum"], stats["Maximum"]
+            ))
+        if not parts:
+            raise missing_parameter(f"The parameter {where}.Value is required.")
+        aggregate = parts[0] if len(parts) == 1 else statistics.merge(parts)
+        key = metric_key(namespace, datum["MetricName"], dimensions)
+        return key, timestamp, datum.get("Unit") or "None", resolution, aggregate
+
+    def list_metrics(
+        self, Namespace=None, MetricName=None, Dimensions=None, NextToken=None, RecentlyActive=None,
+        IncludeLinkedAccounts=None, OwningAccount=None,
+    ):
+        now = self.clock()
+        seen_since = int(now - (THREE_HOURS if RecentlyActive == "PT3H" else TWO_WEEKS))
+        after = self._token_number(NextToken, "metrics")
+        wanted = [(f["Name"], f.get("Value")) for f in Dimensions or ()]
+        found = []
+        while len(found) <= LIST_METRICS_PAGE:
+            batch = self.data.list_metrics(
+                namespace=Namespace, name=MetricName, seen_since=seen_since, after_id=after, limit=2000,
+            )
+            for metric in batch:
+                dims = dict(metric.key.dimensions)
+                if all(n in dims and (v is None or dims[n] == v) for n, v in wanted):
+                    found.append(metric)
+            if len(batch) < 2000:
+                break
+            after = batch[-1].id
+        result: dict = {"Metrics": [
+            {"Namespace": m.key.namespace, "MetricName": m.key.name, "Dimensions": dimensions_list(m.key)}
+            for m in found[:LIST_METRICS_PAGE]
+        ]}
+        if len(found) > LIST_METRICS_PAGE:
+            result["NextToken"] = _token("metrics", found[LIST_METRICS_PAGE - 1].id)
+        if IncludeLinkedAccounts:
+            result["OwningAccounts"] = [self.account_id] * len(result["Metrics"])
+        return result
+
+    def get_metric_statistics(
+        self, Namespace, MetricName, StartTime, EndTime, Period, Dimensions=None, Statistics=None,
+        ExtendedStatistics=None, Unit=None,
+    ):
+        if Statistics and ExtendedStatistics:
+            raise invalid_combination(
+                "The parameters Statistics and ExtendedStatistics are mutually exclusive and you have specified both."
+            )
+        if not Statistics and not ExtendedStatistics:
+            raise missing_parameter("The parameter Statistics or ExtendedStatistics is required.")
+        for i, name in enumerate(Statistics or (), 1):
+            if name not in statistics.STANDARD_STATISTICS:
+                raise invalid_value(
+                    f"The parameter Statistics.member.{i} must be a value in the set "
+                    "[ Minimum, Maximum, Average, SampleCount, Sum ]."
+                )
+        extended = []
+        for i, name in enumerate(ExtendedStatistics or (), 1):
+            try:
+                stat = parse_statistic(name)
+            except StatisticError:
+                stat = None
+            if stat is None or not stat.is_extended:
+                raise invalid_value(f"The value {name} for parameter ExtendedStatistics.member.{i} is not supported.")
+            extended.append(stat)
+        now = self.clock()
+        start, end = self._time_range(StartTime, EndTime, Period, now, code="InvalidParameterValue")
+        requested = math.ceil((end - start) / Period)
+        if requested > MAX_STATISTICS_DATAPOINTS:
+            raise invalid_combination(
+                f"You have requested up to {requested} datapoints, which exceeds the limit of "
+                f"{MAX_STATISTICS_DATAPOINTS}. You may reduce the datapoints requested by increasing "
+                "Period, or decreasing the time range."
+            )
+        key = metric_key(Namespace, MetricName, Dimensions)
+        standard = [parse_statistic(s) for s in Statistics or ()]
+        datapoints = []
+        for p in self.data.periods(key, start=start, end=end, period=Period, unit=Unit, by_unit=True):
+            point: dict = {"Timestamp": from_epoch(p.start), "Unit": p.unit}
+            for stat in standard:
+                value = stat.compute(p.aggregate)
+                if value is not None:
+                    point[stat.name] = value
+            if extended:
+                values = {s.name: s.compute(p.aggregate) for s in extended}
+                point["ExtendedStatistics"] = {k: v for k, v in values.items() if v is not None}
+            datapoints.append(point)
+        return {"Label": MetricName, "Datapoints": datapoints}
+
+    def get_metric_data(
+        self, MetricDataQueries, StartTime, EndTime, NextToken=None, ScanBy=None, MaxDatapoints=None,
+        LabelOptions=None,
+    ):
+        plan = queries.plan(MetricDataQueries)
+        now = self.clock()
+        start, end = self._time_range(StartTime, EndTime, plan.period, now, code="ValidationError")
+        utc_offset = _utc_offset((LabelOptions or {}).get("Timezone"))
+        results = queries.run(plan, self.data, start=start, end=end, utc_offset=utc_offset)
+        descending = (ScanBy or "TimestampDescending") == "TimestampDescending"
+        skip = self._token_number(NextToken, "metric-data") if NextToken else 0
+        budget = MaxDatapoints or MAX_METRIC_DATA_DATAPOINTS
+        out, emitted, remaining = [], 0, False
+        for query in MetricDataQueries:
+            if not query.get("ReturnData", True):
+                continue
+            for series in results[query["Id"]]:
+                timestamps = series.timestamps.tolist()
+                values = series.values.tolist()
+                if descending:
+                    timestamps.reverse()
+                    values.reverse()
+                # Pagination counts datapoints across all results, in response order.
+                begin = min(max(skip - emitted, 0), len(values))
+                take = max(min(len(values) - begin, budget), 0)
+                emitted += len(values)
+                budget -= take
+                if begin + take < len(values):
+                    remaining = True
+                label = series.label
+                if "MetricStat" in query:
+                    label = query.get("Label") or query["MetricStat"]["Metric"]["MetricName"]
+                out.append({
+                    "Id": query["Id"],
+                    "Label": label,
+                    "Timestamps": [from_epoch(t) for t in timestamps[begin:begin + take]],
+                    "Values": values[begin:begin + take],
+                    "StatusCode": "PartialData" if begin + take < len(values) else "Complete",
+                    "Messages": [],
+                })
+        result: dict = {"MetricDataResults": out, "Messages": []}
+        if remaining:
+            result["NextToken"] = _token("metric-data", skip + sum(len(r["Values"]) for r in out))
+        return result
+
+    def _time_range(self, start_time, end_time, period, now, *, code):
+        start, end = int(epoch(start_time)), epoch(end_time)
+        if start == int(end):
+            raise AWSError(code, "The parameter StartTime must not equal parameter EndTime.")
+        if start > end:
+            raise AWSError(code, "The parameter StartTime must be less than the parameter EndTime.")
+        if not (period in (1, 5, 10, 20, 30) or period % 60 == 0):
+            raise AWSError(code, "The parameter Period must be 1, 5, 10, 20, 30, 60 or a multiple of 60.")
+        return align_start(start, period, int(now)), math.ceil(end)
+
+    # == alarms ====================================================================================
+
+    def put_metric_alarm(self, AlarmName, EvaluationPeriods=None, ComparisonOperator=None, **members):
+        definition = {k: v for k, v in members.items() if k in ALARM_DEFINITION_MEMBERS and v is not None}
+        if EvaluationPeriods is None:
+            raise missing_parameter("The parameter EvaluationPeriods is required.")
+        if ComparisonOperator is None:
+            raise missing_parameter("The parameter ComparisonOperator is required.")
+        definition.update(EvaluationPeriods=EvaluationPeriods, ComparisonOperator=ComparisonOperator)
+        self._check_metric_alarm(definition)
+        metric_keys = self._alarm_metric_keys(definition)
+        self._save_alarm(AlarmName, METRIC_ALARM, definition, metric_keys,
+                         members.get("ActionsEnabled"), members.get("Tags"))
+        return {}
+
+    def _check_metric_alarm(self, d: dict) -> None:
+        has_metric = "MetricName" in d or "Namespace" in d
+        if "Metrics" in d:
+            if has_metric or "Statistic" in d or "ExtendedStatistic" in d or "Period" in d:
+                raise validation_error(
+                    "Metrics list must not be specified together with MetricName, Namespace, "
+                    "Statistic, ExtendedStatistic, Dimensions or Period."
+                )
+            plan = queries.plan(d["Metrics"], parameter="Metrics")
+            returned = [q["Id"] for q in d["Metrics"] if q.get("ReturnData", True)]
+            band_id = d.get("ThresholdMetricId")
+            expected = 2 if band_id else 1
+            if len(returned) != expected or (band_id and band_id not in returned):
+                raise validation_error(
+                    "Exactly one element of the Metrics list must return data"
+                    + (", in addition to the ThresholdMetricId." if band_id else ".")
+                )
+            periods = {q["MetricStat"]["Period"] for q in d["Metrics"] if "MetricStat" in q}
+            if len(periods) > 1:
+                raise validation_error("All metrics in the Metrics list must have the same period.")
+            period = plan.period
+        else:
+            if "MetricName" not in d:
+                raise validation_error("MetricName must not be null")
+            if "Namespace" not in d:
+                raise validation_error("Namespace must not be null")
+            if ("Statistic" in d) == ("ExtendedStatistic" in d):
+                raise validation_error("Exactly one of Statistic and ExtendedStatistic must be specified.")
+            if "ExtendedStatistic" in d:
+                try:
+                    stat = parse_statistic(d["ExtendedStatistic"])
+                except StatisticError:
+                    stat = None
+                if stat is None or not stat.is_extended:
+                    raise validation_error(
+                        f"The value {d['ExtendedStatistic']} for parameter ExtendedStatistic is not supported."
+                    )
+            if "Period" not in d:
+                raise validation_error("Period must not be null")
+            period = d["Period"]
+        if not (period in (10, 30) or period % 60 == 0):
+            raise validation_error("Period must be 10, 30 or a multiple of 60")
+        n = d["EvaluationPeriods"]
+        limit = 86400 if period < 3600 else 604800
+        if period * n > limit:
+            raise validation_error(
+                f"The evaluation period (Period * EvaluationPeriods) must not exceed {limit} seconds"
+                + (" for periods under one hour." if limit == 86400 else ".")
+            )
+        if d.get("DatapointsToAlarm", 1) > n:
+            raise validation_error("DatapointsToAlarm must be less than or equal to EvaluationPeriods.")
+        band = d["ComparisonOperator"] in BAND_OPERATORS
+        if band and "ThresholdMetricId" not in d:
+            raise validation_error(
+                f"ThresholdMetricId must be specified for the {d['ComparisonOperator']} comparison operator."
+            )
+        if not band and "ThresholdMetricId" in d:
+            raise validation_error(
+                "ThresholdMetricId can only be used with the LessThanLowerOrGreaterThanUpperThreshold, "
+                "LessThanLowerThreshold and GreaterThanUpperThreshold comparison operators."
+            )
+        if not band and "Threshold" not in d:
+            raise validation_error("Threshold must not be null")
+        if band and "Threshold" in d:
+            raise validation_error("Threshold must not be specified with ThresholdMetricId.")
+        treat = d.get("TreatMissingData")
+        if treat is not None and treat not in TREAT_MISSING_DATA:
+            raise validation_error(
+                f"The value {treat} is not supported for TreatMissingData parameter. "
+                "Supported values are [breaching, notBreaching, ignore, missing]."
+            )
+        low_sample = d.get("EvaluateLowSampleCountPercentile")
+        if low_sample is not None and low_sample not in ("evaluate", "ignore"):
+            raise validation_error(
+                f"Option {low_sample} is not supported. Supported options for parameter "
+                "EvaluateLowSampleCountPercentile are evaluate and ignore."
+            )
+        self._check_actions(d)
+
+    def _check_actions(self, d: dict) -> None:
+        for member in ("OKActions", "AlarmActions", "InsufficientDataActions"):
+            for arn in d.get(member) or ():
+                parts = arn.split(":")
+                if len(parts) < 6 or parts[0] != "arn":
+                    raise validation_error(f"Invalid arn syntax: {arn}")
+
+    @staticmethod
+    def _alarm_metric_keys(d: dict) -> list:
+        if "Metrics" in d:
+            stats = [q["MetricStat"]["Metric"] for q in d["Metrics"] if "MetricStat" in q]
+        else:
+            stats = [d]
+        keys = [metric_key(m["Namespace"], m["MetricName"], m.get("Dimensions")) for m in stats]
+        return [[k.namespace, k.name, [list(p) for p in k.dimensions]] for k in keys]
+
+    def put_composite_alarm(self, AlarmName, AlarmRule, ActionsEnabled=None, Tags=None, **members):
+        try:
+            rule = alarm_rule.parse_alarm_rule(AlarmRule)
+        except alarm_rule.AlarmRuleError as error:
+            raise validation_error(str(error)) from None
+        if AlarmName in rule.alarm_names():
+            raise validation_error(f"Error in AlarmRule [Alarm {AlarmName} cannot reference itself]")
+        definition = {k: v for k, v in members.items() if k in COMPOSITE_DEFINITION_MEMBERS and v is not None}
+        definition["AlarmRule"] = AlarmRule
+        self._check_actions(definition)
+        self._save_alarm(AlarmName, COMPOSITE_ALARM, definition, [], ActionsEnabled, Tags)
+        return {}
+
+    def _save_alarm(self, name, alarm_type, definition, metric_keys, actions_enabled, tags) -> None:
+        now = self.clock()
+        existing = self.alarms.get_alarm(name)
+        if existing is not None and existing.alarm_type != alarm_type:
+            raise validation_error(
+                f"An alarm named {name} already exists as a {existing.alarm_type}."
+            )
+        enabled = True if actions_enabled is None else bool(actions_enabled)
+        if existing is None:
+            alarm = Alarm(name, alarm_type, definition, metric_keys, "INSUFFICIENT_DATA", INITIAL_REASON,
+                          None, now, now, now, enabled)
+            summary, data = f'Alarm "{name}" created', {
+                "type": "Create", "version": "1.0", "createdAlarm": self._history_view(alarm)}
+        else:
+            original = self._history_view(existing)
+            # An update overwrites the configuration and leaves the state as it is.
+            alarm = existing
+            alarm.definition, alarm.metric_keys = definition, metric_keys
+            alarm.actions_enabled, alarm.configuration_updated = enabled, now
+            summary, data = f'Alarm "{name}" updated', {
+                "type": "Update", "version": "1.0", "originalAlarm": original,
+                "updatedAlarm": self._history_view(alarm)}
+        history = HistoryItem(name, alarm_type, now, "ConfigurationUpdate", summary,
+                              orjson.dumps(data).decode())
+        self.alarms.save_alarm(alarm, [history])
+        if existing is None and tags:  # tags are ignored when an alarm is updated (AWS)
+            self.tags.set_tags(self.engine.arn(name), {t["Key"]: t["Value"] for t in tags})
+        self.engine.alarm_saved(alarm)
+
+    def _history_view(self, alarm: Alarm) -> dict:
+        view = self._describe_alarm(alarm)
+        for key, value in list(view.items()):
+            if hasattr(value, "timestamp"):
+                view[key] = history_time(value.timestamp())
+        return view
+
+    def describe_alarms(
+        self, AlarmNames=None, AlarmNamePrefix=None, AlarmTypes=None, ChildrenOfAlarmName=None,
+        ParentsOfAlarmName=None, StateValue=None, ActionPrefix=None, MaxRecords=None, NextToken=None,
+    ):
+        limit = MaxRecords or 50
+        after = self._token_text(NextToken, "alarms")
+        types = AlarmTypes or [METRIC_ALARM]
+        if ChildrenOfAlarmName is not None or ParentsOfAlarmName is not None:
+            if ChildrenOfAlarmName is not None and ParentsOfAlarmName is not None:
+                raise invalid_combination(
+                    "ChildrenOfAlarmName and ParentsOfAlarmName cannot be specified together."
+                )
+            if AlarmNames or AlarmNamePrefix or StateValue or ActionPrefix:
+                raise invalid_combination(
+                    "With ChildrenOfAlarmName or ParentsOfAlarmName, only MaxRecords, NextToken "
+                    "and AlarmTypes may be specified."
+                )
+            names = self._related_alarms(ChildrenOfAlarmName, ParentsOfAlarmName)
+            found = self.alarms.list_alarms(names=sorted(names), types=types, after=after, limit=limit + 1)
+        else:
+            if AlarmNames and AlarmNamePrefix:
+                raise invalid_combination("AlarmNames and AlarmNamePrefix cannot be specified together.")
+            found = self.alarms.list_alarms(
+                names=AlarmNames, prefix=AlarmNamePrefix, types=types, state=StateValue, after=after,
+                limit=None if ActionPrefix else limit + 1,
+            )
+            if ActionPrefix:
+                found = [a for a in found if any(
+                    arn.startswith(ActionPrefix)
+                    for member in ("OKActions", "AlarmActions", "InsufficientDataActions")
+                    for arn in a.definition.get(member) or ()
+                )][: limit + 1]
+        page = found[:limit]
+        result: dict = {
+            "MetricAlarms": [self._describe_alarm(a) for a in page if a.alarm_type == METRIC_ALARM],
+            "CompositeAlarms": [self._describe_alarm(a) for a in page if a.alarm_type == COMPOSITE_ALARM],
+        }
+        if len(found) > limit:
+            result["NextToken"] = _token("alarms", page[-1].name)
+        return result
+
+    def _related_alarms(self, children_of: str | None, parents_of: str | None) -> set[str]:
+        if children_of is not None:
+            composite = self.alarms.get_alarm(children_of)
+            if composite is None or composite.alarm_type != COMPOSITE_ALARM:
+                return set()
+            return alarm_rule.parse_alarm_rule(composite.definition["AlarmRule"]).alarm_names()
+        return self.engine.parents_of(parents_of)
+
+    def _describe_alarm(self, alarm: Alarm) -> dict:
+        d = alarm.definition
+        described = {
+            "AlarmName": alarm.name,
+            "AlarmArn": self.engine.arn(alarm.name),
+            "AlarmConfigurationUpdatedTimestamp": from_epoch(alarm.configuration_updated),
+            "ActionsEnabled": alarm.actions_enabled,
+            "OKActions": d.get("OKActions", []),
+            "AlarmActions": d.get("AlarmActions", []),
+            "InsufficientDataActions": d.get("InsufficientDataActions", []),
+            "StateValue": alarm.state_value,
+            "StateReason": alarm.state_reason,
+            "StateUpdatedTimestamp": from_epoch(alarm.state_updated),
+            "StateTransitionedTimestamp": from_epoch(alarm.state_transitioned),
+        }
+        if alarm.state_reason_data:
+            described["StateReasonData"] = alarm.state_reason_data
+        members = COMPOSITE_DEFINITION_MEMBERS if alarm.alarm_type == COMPOSITE_ALARM else ALARM_DEFINITION_MEMBERS
+        for member in members:
+            if member in d and member not in described:
+                described[member] = d[member]
+        if alarm.alarm_type == METRIC_ALARM:
+            described.setdefault("Dimensions", [])
+        if alarm.actions_suppressed_by:
+            described["ActionsSuppressedBy"] = alarm.actions_suppressed_by
+            described["ActionsSuppressedReason"] = alarm.actions_suppressed_reason
+        return described
+
+    def describe_alarms_for_metric(
+        self, MetricName, Namespace, Statistic=None, ExtendedStatistic=None, Dimensions=None,
+        Period=None, Unit=None,
+    ):
+        key = metric_key(Namespace, MetricName, Dimensions)
+        wanted = [key.namespace, key.name, [list(p) for p in key.dimensions]]
+        matches = []
+        for alarm in self.alarms.list_alarms(types=[METRIC_ALARM]):
+            d = alarm.definition
+            if wanted not in alarm.metric_keys:
+                continue
+            if Statistic is not None and d.get("Statistic") != Statistic:
+                continue
+            if ExtendedStatistic is not None and d.get("ExtendedStatistic") != ExtendedStatistic:
+                continue
+            if Period is not None and d.get("Period") != Period:
+                continue
+            if Unit is not None and d.get("Unit") != Unit:
+                continue
+            matches.append(self._describe_alarm(alarm))
+        return {"MetricAlarms": matches}
+
+    def delete_alarms(self, AlarmNames):
+        existing = self.alarms.list_alarms(names=AlarmNames, types=[METRIC_ALARM, COMPOSITE_ALARM])
+        missing = set(AlarmNames) - {a.name for a in existing}
+        if missing:
+            # "If you specify an incorrect alarm name ... no alarms are deleted."
+            raise AWSError("ResourceNotFound", f"Alarm(s) {', '.join(sorted(missing))} not found.")
+        now = self.clock()
+        for alarm in existing:
+            self.alarms.add_history([HistoryItem(
+                alarm.name, alarm.alarm_type, now, "ConfigurationUpdate", f'Alarm "{alarm.name}" deleted',
+                orjson.dumps({"type": "Delete", "version": "1.0",
+                              "deletedAlarm": self._history_view(alarm)}).decode(),
+            )])
+        self.alarms.delete_alarms(AlarmNames)
+        for name in AlarmNames:
+            self.tags.remove_tags(self.engine.arn(name), list(self.tags.get_tags(self.engine.arn(name))))
+        self.engine.alarms_deleted(AlarmNames)
+        return {}
+
+    def set_alarm_state(self, AlarmName, StateValue, StateReason, StateReasonData=None):
+        alarm = self.alarms.get_alarm(AlarmName)
+        if alarm is None:
+            raise AWSError("ResourceNotFound")
+        if StateReasonData is not None:
+            try:
+                orjson.loads(StateReasonData)
+            except orjson.JSONDecodeError:
+                raise AWSError("InvalidFormat", "StateReasonData is not valid JSON.") from None
+        self.engine.set_state(alarm, StateValue, StateReason, StateReasonData)
+        return {}
+
+    def describe_alarm_history(
+        self, AlarmName=None, AlarmContributorId=None, AlarmTypes=None, HistoryItemType=None,
+        StartDate=None, EndDate=None, MaxRecords=None, NextToken=None, ScanBy=None,
+    ):
+        ascending = ScanBy == "TimestampAscending"
+        after = self._token_number(NextToken, "history") if NextToken else None
+        limit = MaxRecords or 100
+        items = self.alarms.history(
+            name=AlarmName, types=AlarmTypes or [METRIC_ALARM], item_type=HistoryItemType,
+            start=epoch(StartDate) if StartDate else None, end=epoch(EndDate) if EndDate else None,
+            after_id=after, ascending=ascending, limit=limit + 1,
+        )
+        result: dict = {"AlarmHistoryItems": [
+            {"AlarmName": i.alarm_name, "AlarmType": i.alarm_type, "Timestamp": from_epoch(i.timestamp),
+             "HistoryItemType": i.item_type, "HistorySummary": i.summary, "HistoryData": i.data}
+            for i in items[:limit]
+        ]}
+        if len(items) > limit:
+            result["NextToken"] = _token("history", items[limit - 1].id)
+        return result
+
+    def enable_alarm_actions(self, AlarmNames):
+        self._set_actions_enabled(AlarmNames, True)
+        return {}
+
+    def disable_alarm_actions(self, AlarmNames):
+        self._set_actions_enabled(AlarmNames, False)
+        return {}
+
+    def _set_actions_enabled(self, names, enabled: bool) -> None:
+        for alarm in self.alarms.list_alarms(names=names, types=[METRIC_ALARM, COMPOSITE_ALARM]):
+            alarm.actions_enabled = enabled
+            self.alarms.save_alarm(alarm)
+
+    # == anomaly detectors =========================================================================
+
+    def put_anomaly_detector(
+        self, Namespace=None, MetricName=None, Dimensions=None, Stat=None, Configuration=None,
+        MetricCharacteristics=None, SingleMetricAnomalyDetector=None, MetricMathAnomalyDetector=None,
+    ):
+        single = SingleMetricAnomalyDetector
+        legacy = any(v is not None for v in (Namespace, MetricName, Dimensions, Stat))
+        if legacy and (single or MetricMathAnomalyDetector):
+            raise invalid_combination(
+                "The top-level Namespace, MetricName, Dimensions and Stat cannot be combined with "
+                "SingleMetricAnomalyDetector or MetricMathAnomalyDetector."
+            )
+        if legacy:
+            single = {"Namespace": Namespace, "MetricName": MetricName, "Dimensions": Dimensions or [], "Stat": Stat}
+        if bool(single) == bool(MetricMathAnomalyDetector):
+            raise invalid_combination(
+                "Exactly one of SingleMetricAnomalyDetector and MetricMathAnomalyDetector must be specified."
+            )
+        if single:
+            for member in ("Namespace", "MetricName", "Stat"):
+                if not single.get(member):
+                    raise missing_parameter(f"The parameter SingleMetricAnomalyDetector.{member} is required.")
+            try:
+                parse_statistic(single["Stat"])
+            except StatisticError:
+                raise invalid_value(f"The value {single['Stat']} for parameter Stat is not supported.") from None
+            single = {**single, "Dimensions": single.get("Dimensions") or []}
+            identity = ["single", single["Namespace"], single["MetricName"],
+                        sorted([d["Name"], d["Value"]] for d in single["Dimensions"]), single["Stat"]]
+        else:
+            queries.plan(MetricMathAnomalyDetector["MetricDataQueries"], parameter="MetricDataQueries")
+            identity = ["math", MetricMathAnomalyDetector["MetricDataQueries"]]
+        detector_id = _detector_id(identity)
+        definition = {"Configuration": Configuration or {}}
+        if single:
+            definition["SingleMetricAnomalyDetector"] = single
+        else:
+            definition["MetricMathAnomalyDetector"] = MetricMathAnomalyDetector
+        if MetricCharacteristics:
+            definition["MetricCharacteristics"] = MetricCharacteristics
+        self.alarms.save_anomaly_detector(detector_id, definition)
+        return {"AnomalyDetectorId": detector_id}
+
+    def describe_anomaly_detectors(
+        self, AnomalyDetectorIds=None, NextToken=None, MaxResults=None, Namespace=None, MetricName=None,
+        Dimensions=None, AnomalyDetectorTypes=None,
+    ):
+        wanted_dims = sorted([d["Name"], d["Value"]] for d in Dimensions or ())
+        found = []
+        for detector_id, definition in self.alarms.anomaly_detectors():
+            single = definition.get("SingleMetricAnomalyDetector")
+            kind = "SINGLE_METRIC" if single else "METRIC_MATH"
+            if AnomalyDetectorIds and detector_id not in AnomalyDetectorIds:
+                continue
+            if AnomalyDetectorTypes and kind not in AnomalyDetectorTypes:
+                continue
+            if (Namespace or MetricName or Dimensions) and not single:
+                continue
+            if Namespace and single["Namespace"] != Namespace:
+                continue
+            if MetricName and single["MetricName"] != MetricName:
+                continue
+            if Dimensions and sorted([d["Name"], d["Value"]] for d in single["Dimensions"]) != wanted_dims:
+                continue
+            found.append((detector_id, definition))
+        after = self._token_text(NextToken, "detectors")
+        if after is not None:
+            found = [f for f in found if f[0] > after]
+        limit = MaxResults or 100
+        result: dict = {"AnomalyDetectors": [self._describe_detector(i, d) for i, d in found[:limit]]}
+        if len(found) > limit:
+            result["NextToken"] = _token("detectors", found[limit - 1][0])
+        return result
+
+    def _describe_detector(self, detector_id: str, definition: dict) -> dict:
+        described = {"AnomalyDetectorId": detector_id, **definition}
+        single = definition.get("SingleMetricAnomalyDetector")
+        if single:
+            described.update(Namespace=single["Namespace"], MetricName=single["MetricName"],
+                             Dimensions=single["Dimensions"], Stat=single["Stat"])
+            key = metric_key(single["Namespace"], single["MetricName"], single["Dimensions"])
+            described["StateValue"] = "TRAINED" if self.data.metric_id(key) is not None else "PENDING_TRAINING"
+        else:
+            described["StateValue"] = "TRAINED"
+        return described
+
+    def delete_anomaly_detector(
+        self, AnomalyDetectorId=None, Namespace=None, MetricName=None, Dimensions=None, Stat=None,
+        SingleMetricAnomalyDetector=None, MetricMathAnomalyDetector=None,
+    ):
+        if AnomalyDetectorId is None:
+            single = SingleMetricAnomalyDetector or {
+                "Namespace": Namespace, "MetricName": MetricName, "Dimensions": Dimensions or [], "Stat": Stat}
+            if MetricMathAnomalyDetector:
+                identity = ["math", MetricMathAnomalyDetector["MetricDataQueries"]]
+            else:
+                identity = ["single", single.get("Namespace"), single.get("MetricName"),
+                            sorted([d["Name"], d["Value"]] for d in single.get("Dimensions") or ()),
+                            single.get("Stat")]
+            AnomalyDetectorId = _detector_id(identity)
+        if not self.alarms.delete_anomaly_detector(AnomalyDetectorId):
+            raise AWSError("ResourceNotFoundException", "This anomaly detection model does not exist.")
+        return {}
+
+    # == tags ======================================================================================
+
+    def _alarm_from_arn(self, arn: str) -> Alarm:
+        prefix = f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:"
+        alarm = self.alarms.get_alarm(arn[len(prefix):]) if arn.startswith(prefix) else None
+        if alarm is None:
+            raise AWSError("ResourceNotFoundException", "The specified resource does not exist.")
+        return alarm
+
+    def tag_resource(self, ResourceARN, Tags):
+        self._alarm_from_arn(ResourceARN)
+        self.tags.set_tags(ResourceARN, {t["Key"]: t["Value"] for t in Tags})
+        return {}
+
+    def untag_resource(self, ResourceARN, TagKeys):
+        self._alarm_from_arn(ResourceARN)
+        self.tags.remove_tags(ResourceARN, TagKeys)
+        return {}
+
+    def list_tags_for_resource(self, ResourceARN):
+        self._alarm_from_arn(ResourceARN)
+        return {"Tags": [{"Key": k, "Value": v} for k, v in sorted(self.tags.get_tags(ResourceARN).items())]}
+
+    # == tokens ====================================================================================
+
+    def _token_number(self, token: str | None, kind: str) -> int:
+        if token is None:
+            return 0
+        value = _parse_token(token, kind)
+        if not isinstance(value, int):
+            raise AWSError("InvalidNextToken", "The service cannot find the pagination token.")
+        return value
+
+    def _token_text(self, token: str | None, kind: str) -> str | None:
+        if token is None:
+            return None
+        value = _parse_token(token, kind)
+        if not isinstance(value, str):
+            raise AWSError("InvalidNextToken", "The service cannot find the pagination token.")
+        return value
+
+
+def _check_value(value: float, where: str) -> None:
+    """AWS rejects NaN, infinities and magnitudes outside [2^-360, 2^360] (0 is fine)."""
+    magnitude = abs(value)
+    if not math.isfinite(value) or magnitude > MAX_VALUE or (0 < magnitude < MIN_VALUE):
+        shown = "\ufffd" if math.isnan(value) else ("∞" if value > 0 else "-∞") if math.isinf(value) else repr(value)
+        raise invalid_value(f"The value {shown} for parameter {where} is invalid.")
+
+
+def _utc_offset(timezone: str | None) -> int:
+    if not timezone:
+        return 0
+    sign = -1 if timezone.startswith("-") else 1
+    digits = timezone.lstrip("+-")
+    if len(digits) != 4 or not digits.isdigit():
+        raise validation_error(f"The value {timezone} for parameter LabelOptions.Timezone is invalid.")
+    return sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+
+
+def _detector_id(identity: list) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, orjson.dumps(identity).decode()))
+
+
+def _token(kind: str, value) -> str:
+    return page_token(kind, value)
+
+
+def _parse_token(token: str, kind: str):
+    try:
+        return parse_page_token(kind, token)
+    except InvalidToken:
+        raise AWSError("InvalidNextToken", "The service cannot find the pagination token.") from None
