@@ -8,7 +8,6 @@ comes from the botocore shapes it is handed.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 from dataclasses import dataclass, field
 
 from botocore.model import OperationModel, Shape
@@ -68,22 +67,29 @@ def error_details(spec: ServiceSpec | None, error: AWSError) -> tuple[str, str, 
     return error.code, shape_name, status, sender
 
 
-@functools.cache
 def contains_types(shape: Shape, types: frozenset[str]) -> bool:
     """Whether any value of ``shape`` (at any depth) has one of ``types``.
 
     Protocols use this to pass whole subtrees through untouched when no conversion can be
     needed in them, which is what keeps a 10,000-event page cheap to read and write.
     """
-    return _contains(shape, types, set())
+    key = (id(shape._shape_resolver), shape.name, types)
+    found = _CONTAINS.get(key)
+    if found is None:
+        found = _CONTAINS[key] = _contains(shape, types, set())
+    return found
 
 
-def _contains(shape: Shape, types: frozenset[str], seen: set[int]) -> bool:
+# Keyed by shape name within its model: botocore builds new Shape objects on each member access.
+_CONTAINS: dict[tuple, bool] = {}
+
+
+def _contains(shape: Shape, types: frozenset[str], seen: set[str]) -> bool:
     if shape.type_name in types:
         return True
-    if id(shape) in seen:
+    if shape.name in seen:
         return False
-    seen.add(id(shape))
+    seen.add(shape.name)
     kind = shape.type_name
     if kind == "structure":
         return any(_contains(m, types, seen) for m in shape.members.values())
@@ -102,7 +108,7 @@ def to_epoch_seconds(value: _dt.datetime) -> float:
 
 
 def from_epoch_seconds(value: float) -> _dt.datetime:
-    return EPOCH + _dt.timedelta(seconds=value)
+    return _dt.datetime.fromtimestamp(value, _dt.timezone.utc)
 
 
 def parse_iso8601(text: str) -> _dt.datetime:
@@ -123,7 +129,7 @@ def parse_timestamp(value: object) -> object:
     if isinstance(value, (int, float)):
         try:
             return from_epoch_seconds(value)
-        except (OverflowError, ValueError):
+        except (OverflowError, ValueError, OSError):
             return value
     if isinstance(value, str):
         try:
@@ -131,7 +137,7 @@ def parse_timestamp(value: object) -> object:
         except ValueError:
             try:
                 return from_epoch_seconds(float(value))
-            except (OverflowError, ValueError):
+            except (OverflowError, ValueError, OSError):
                 return value
     return value
 

@@ -107,6 +107,23 @@ def _identity(value):
     return value
 
 
+def _memoized(compile_one: Callable) -> Callable:
+    """Compile each shape once; a recursive shape refers to itself through a trampoline."""
+    compiled: dict[tuple, Callable] = {}
+
+    def compile_shape(shape: Shape) -> Callable:
+        key = (id(shape._shape_resolver), shape.name)
+        if key not in compiled:
+            holder: list[Callable] = []
+            compiled[key] = lambda value: holder[0](value)
+            holder.append(compile_one(shape))
+            compiled[key] = holder[0]
+        return compiled[key]
+
+    return compile_shape
+
+
+@_memoized
 def _compile_decoder(shape: Shape) -> Callable:
     """Turn JSON-native values into Python values for the subtrees that need it."""
     if not contains_types(shape, _CONVERTED):
@@ -163,6 +180,7 @@ def _decode_blob(value):
         raise serialization_error("Invalid base64 value for a blob member") from None
 
 
+@_memoized
 def _compile_encoder(shape: Shape) -> Callable:
     """Turn Python values into JSON-native ones (timestamps → epoch seconds, blobs → base64)."""
     if not contains_types(shape, _CONVERTED):
