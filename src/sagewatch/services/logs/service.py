@@ -14,7 +14,7 @@ from ...store import Conflict
 from ...store.logs import LogGroup, LogStore, LogStream
 from ...store.tags import TagStore
 from ..base import Service
-from ..errors import AWSError, Failure, serialization_error, validation_message
+from ..errors import AWSError, Failure, coral_path, serialization_error, validation_message
 from . import tokens
 from .filter_pattern import FilterPatternError, compile_pattern
 
@@ -27,6 +27,8 @@ EVENT_OVERHEAD_BYTES = 26
 MAX_RESPONSE_BYTES = 1_048_576
 MAX_EVENTS_PER_PAGE = 10_000
 MAX_TAGS = 50
+MAX_NAME_LENGTH = 512
+MAX_EVENT_BYTES = 1_048_576
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 TOO_NEW_MS = 2 * HOUR_MS
@@ -36,6 +38,11 @@ MAX_BATCH_SPAN_MS = DAY_MS
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def utf8_length(text: str) -> int:
+    """Bytes of ``text`` in UTF-8 (AWS's sizes count bytes); cheap for ASCII, the usual case."""
+    return len(text) if text.isascii() else len(text.encode())
 
 
 def invalid_parameter(message: str) -> AWSError:
@@ -70,6 +77,15 @@ class LogsService(Service):
     def invalid_input(self, failures: list[Failure]) -> AWSError:
         if any(f.is_type_error for f in failures):
             return serialization_error(None)
+        # A log group or stream name over 512 characters gets its own message, not the generic
+        # constraint text (AWS-recorded snapshot, localstack test_logs_groups.snapshot.json).
+        if any(coral_path(f.path) in ("logGroupName", "logStreamName")
+               and f.constraint == f"Member must have length less than or equal to {MAX_NAME_LENGTH}"
+               for f in failures):
+            return invalid_parameter(
+                f"Invalid LogGroup or LogStream, both must have length less than or equal to "
+                f"{MAX_NAME_LENGTH}."
+            )
         return invalid_parameter(validation_message(failures))
 
     # -- names and ARNs -------------------------------------------------------------------------
@@ -89,7 +105,11 @@ class LogsService(Service):
     def _group_from(self, logGroupName: str | None, logGroupIdentifier: str | None) -> LogGroup:
         """The group named by name or by identifier (a name or an ARN), never both."""
         if logGroupName is not None and logGroupIdentifier is not None:
-            raise invalid_parameter("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+            # ValidationException, not InvalidParameterException (AWS-recorded snapshot,
+            # localstack test_logs_streams.snapshot.json).
+            raise AWSError(
+                "ValidationException", "LogGroup name and LogGroup ARN are mutually exclusive parameters."
+            )
         if logGroupName is None and logGroupIdentifier is None:
             raise invalid_parameter("Should provide either name or ARN of the log group.")
         return self._group(logGroupName or self._name_from_identifier(logGroupIdentifier))
@@ -183,11 +203,16 @@ class LogsService(Service):
 
     def _describe_group(self, group: LogGroup, *, brief: bool = False) -> dict:
         arn = self.group_arn(group.name)
-        described = {"logGroupName": group.name, "creationTime": group.creation_time, "arn": arn + ":*"}
-        if brief:  # AWS returns only these three when a name pattern was given
+        described = {
+            "logGroupName": group.name, "creationTime": group.creation_time, "metricFilterCount": 0,
+            "arn": arn + ":*", "logGroupClass": group.log_group_class, "logGroupArn": arn,
+        }
+        if brief:
+            # With a name pattern AWS leaves out storedBytes, deletionProtectionEnabled (and, per
+            # its docs, more): the recorded response has exactly these six members
+            # (localstack test_logs_groups.snapshot.json, test_describe_log_groups_with_pattern).
             return described
-        described.update(metricFilterCount=0, storedBytes=group.stored_bytes,
-                         logGroupClass=group.log_group_class, logGroupArn=arn,
+        described.update(storedBytes=group.stored_bytes,
                          deletionProtectionEnabled=group.deletion_protection)
         if group.retention_days is not None:
             described["retentionInDays"] = group.retention_days
@@ -342,7 +367,14 @@ class LogsService(Service):
                     "Log events in a single PutLogEvents request must be in chronological order."
                 )
             previous = timestamp
-            batch_bytes += len(event["message"].encode()) + EVENT_OVERHEAD_BYTES
+            event_bytes = utf8_length(event["message"]) + EVENT_OVERHEAD_BYTES
+            if event_bytes > MAX_EVENT_BYTES:
+                # AWS's wording from when the limit was 256 KB ("Log event too large: 262592 bytes
+                # exceeds limit of 262144"); the size counts the 26 bytes of overhead.
+                raise invalid_parameter(
+                    f"Log event too large: {event_bytes} bytes exceeds limit of {MAX_EVENT_BYTES}"
+                )
+            batch_bytes += event_bytes
         if batch_bytes > MAX_BATCH_BYTES:
             raise invalid_parameter(
                 f"Upload too large: {batch_bytes} bytes exceeds limit of {MAX_BATCH_BYTES}"
@@ -371,7 +403,7 @@ class LogsService(Service):
             rows = [(e["timestamp"], e["message"]) for e in accepted]
             stored = (
                 batch_bytes if len(accepted) == len(logEvents)
-                else sum(len(m.encode()) + EVENT_OVERHEAD_BYTES for _, m in rows)
+                else sum(utf8_length(m) + EVENT_OVERHEAD_BYTES for _, m in rows)
             )
             self.store.append_log_events(stream, rows, now, stored)
 
@@ -425,8 +457,11 @@ class LogsService(Service):
             backward_token = tokens.event_token("b", (first[0], first[1]), stream.id)
         else:
             # Nothing here: the same token comes back, and the other direction starts from the
-            # same place.
-            forward_token = tokens.event_token("f", position, stream.id)
+            # same place. Except for a first read from the tail (no token, startFromHead false)
+            # that found nothing: its forward token must see events that arrive later in the
+            # window, so it starts at the window's start, not at its end.
+            start_here = position if (forward or nextToken is not None) else low
+            forward_token = tokens.event_token("f", start_here, stream.id)
             backward_token = tokens.event_token("b", position, stream.id)
             if nextToken is not None:
                 forward_token = nextToken if forward else forward_token
@@ -457,7 +492,7 @@ class LogsService(Service):
         try:
             pattern = compile_pattern(filterPattern)
         except FilterPatternError as error:
-            raise invalid_parameter(str(error)) from None
+            raise invalid_parameter(error.for_operation("FilterLogEvents")) from None
         limit = limit or MAX_EVENTS_PER_PAGE
 
         names = self._stream_names(group)
@@ -487,7 +522,7 @@ class LogsService(Service):
             timestamp, event_id, stream_id, ingestion_time, message = row
             if not matches(message):
                 continue
-            size += len(message) + EVENT_OVERHEAD_BYTES
+            size += utf8_length(message) + EVENT_OVERHEAD_BYTES
             if events and size > MAX_RESPONSE_BYTES:
                 break
             events.append({
@@ -527,7 +562,7 @@ def _fit_response(rows: list) -> list:
     """Cut a page so the response stays within AWS's 1 MB."""
     size = 0
     for index, row in enumerate(rows):
-        size += len(row[4]) + EVENT_OVERHEAD_BYTES
+        size += utf8_length(row[4]) + EVENT_OVERHEAD_BYTES
         if size > MAX_RESPONSE_BYTES and index > 0:
             return rows[:index]
     return rows
