@@ -212,3 +212,28 @@ def test_missing_group_and_identifier(logs, group, stream, unique):
     put(logs, group, stream, [(now_ms(), "by arn")])
     arn = f"arn:aws:logs:us-east-1:000000000000:log-group:{group}"
     assert messages(logs.filter_log_events(logGroupIdentifier=arn)["events"]) == ["by arn"]
+
+
+def test_latest_first_pages_backwards_and_the_token_keeps_the_direction(logs, group, three_streams):
+    base, expected = three_streams
+    pages, token = [], None
+    while True:
+        kwargs = {"nextToken": token} if token else {"startFromHead": False}
+        # On later pages startFromHead=True is ignored: the token's direction wins.
+        if token:
+            kwargs["startFromHead"] = True
+        response = logs.filter_log_events(logGroupName=group, limit=7, startTime=base, **kwargs)
+        pages.append(triples(response["events"]))
+        token = response.get("nextToken")
+        if not token:
+            break
+    assert [len(p) for p in pages[:4]] == [7, 7, 7, 7]
+    assert [e for page in pages for e in page] == list(reversed(expected))
+
+
+def test_latest_first_needs_a_start_time_from_2024_on(logs, group, three_streams):
+    code, message, status = error_of(
+        logs.filter_log_events, logGroupName=group, startFromHead=False, startTime=1_700_000_000_000
+    )
+    assert (code, status) == ("InvalidParameterException", 400)
+    assert "Jan 1, 2024" in message

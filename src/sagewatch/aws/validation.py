@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from botocore.model import Shape
 
-from ..services.errors import Failure
+from ..services.errors import Failure, JavaText
 
 Check = Callable[[object, tuple, list], None]
 
@@ -111,7 +111,8 @@ class Validator:
             if not isinstance(value, list):
                 failures.append(Failure(path, value, "Member must be a list", True))
                 return
-            _check_length(len(value), value, path, low, high, failures)
+            if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+                _check_length(len(value), JavaText(java_repr(value, shape)), path, low, high, failures)
             for index, item in enumerate(value, 1):
                 if item is not None:
                     item_check(item, path + (index,), failures)
@@ -127,7 +128,8 @@ class Validator:
             if not isinstance(value, dict):
                 failures.append(Failure(path, value, "Member must be a map", True))
                 return
-            _check_length(len(value), value, path, low, high, failures)
+            if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+                _check_length(len(value), JavaText(java_repr(value, shape)), path, low, high, failures)
             for key, item in value.items():
                 key_check(key, path, failures)
                 if item is not None:
@@ -184,6 +186,27 @@ class Validator:
             _check_length(len(value), value, path, low, high, failures)
 
         return check
+
+
+def java_repr(value: object, shape: Shape) -> str:
+    """A value as AWS's Java front end prints it in validation messages: structures as
+    ``InputLogEvent(timestamp=1, message=x)`` (every member, null when absent), lists as
+    ``[a, b]``, maps as ``{k=v}``."""
+    kind = shape.type_name
+    if value is None:
+        return "null"
+    if kind == "structure" and isinstance(value, dict):
+        fields = ", ".join(
+            f"{name}={java_repr(value.get(name), member)}" for name, member in shape.members.items()
+        )
+        return f"{shape.name}({fields})"
+    if kind == "list" and isinstance(value, list):
+        return "[" + ", ".join(java_repr(item, shape.member) for item in value) + "]"
+    if kind == "map" and isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={java_repr(v, shape.value)}" for k, v in value.items()) + "}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def shape_key(shape: Shape) -> tuple:

@@ -94,8 +94,14 @@ def query_path(path: tuple | str) -> str:
     return ".".join(f"member.{s}" if isinstance(s, int) else s for s in path)
 
 
+class JavaText(str):
+    """A value already printed the way AWS's Java front end prints it (see aws/validation.py)."""
+
+
 def render_value(value: object) -> str:
     """How AWS's (Java) front end prints a value inside a validation message."""
+    if isinstance(value, JavaText):
+        return f"'{value}'"
     if value is None:
         return "null"
     if isinstance(value, bool):

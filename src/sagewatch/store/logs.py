@@ -82,6 +82,8 @@ class LogStore:
         limit: int,
     ) -> list[EventRow]: ...
     def scan_group(
-        self, group_id: int, *, stream_ids: Sequence[int] | None, start: tuple[int, int],
-        end_time: int, prefilter: Prefilter | None, batch: int,
-    ) -> Iterator[EventRow]: ...
+        self, group_id: int, *, stream_ids: Sequence[int] | None, low: tuple[int, int],
+        high: tuple[int, int], descending: bool, prefilter: Prefilter | None, batch: int,
+    ) -> Iterator[EventRow]:
+        """Events of a group with low <= (timestamp, id) < high, in (timestamp, id) order, that
+        satisfy the prefilter (a superset of what the caller wants; it filters exactly)."""

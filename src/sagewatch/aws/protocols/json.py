@@ -48,9 +48,10 @@ class JSONProtocol(Protocol):
         try:
             params = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise serialization_error("Invalid JSON in request body") from None
+            # AWS answers exactly {"__type":"SerializationException"}, with no message.
+            raise serialization_error(None) from None
         if not isinstance(params, dict):
-            raise serialization_error("Expected a JSON object as the request body")
+            raise serialization_error(None)
         shape = operation.input_shape
         if shape is not None and contains_types(shape, _CONVERTED):
             params = self._decoder(shape)(params)

@@ -34,6 +34,7 @@ DAY_MS = 24 * HOUR_MS
 TOO_NEW_MS = 2 * HOUR_MS
 TOO_OLD_MS = 14 * DAY_MS
 MAX_BATCH_SPAN_MS = DAY_MS
+LATEST_FIRST_SINCE_MS = 1_704_067_200_000  # FilterLogEvents startFromHead=false: 2024-01-01
 
 
 def now_ms() -> int:
@@ -505,18 +506,29 @@ class LogsService(Service):
         if stream_ids == []:
             return {"events": [], "searchedLogStreams": []}
 
-        start = (max(startTime or 0, self._retention_cutoff(group)), 0)
-        after = self._page_key("filter", nextToken)
-        if after is not None:
-            start = max(start, tuple(after[:2]))
+        if startFromHead is False and startTime is not None and startTime < LATEST_FIRST_SINCE_MS:
+            raise invalid_parameter(
+                "startFromHead=false is supported only when startTime is on or after "
+                "Jan 1, 2024 00:00:00 UTC."
+            )
+        low = (max(startTime or 0, self._retention_cutoff(group)), 0)
         # FilterLogEvents' endTime is inclusive ("later than this time are not returned").
-        end_time = endTime + 1 if endTime is not None else tokens.END_OF_TIME
+        high = (endTime + 1 if endTime is not None else tokens.END_OF_TIME, 0)
+        descending = startFromHead is False
+        if nextToken is not None:
+            # The token's direction wins over startFromHead (API reference).
+            direction, timestamp, event_id = self._page_key("filter", nextToken)
+            descending = direction == "b"
+            if descending:
+                high = min(high, (timestamp, event_id))
+            else:
+                low = max(low, (timestamp, event_id))
 
         events, size = [], 0
         last = None
         matches = pattern.matches
         for row in self.store.scan_group(
-            group.id, stream_ids=stream_ids, start=start, end_time=end_time,
+            group.id, stream_ids=stream_ids, low=low, high=high, descending=descending,
             prefilter=pattern.prefilter, batch=2000,
         ):
             timestamp, event_id, stream_id, ingestion_time, message = row
@@ -539,7 +551,9 @@ class LogsService(Service):
             last = None  # the scan reached the end: no more pages
         result: dict = {"events": events, "searchedLogStreams": []}
         if last is not None:
-            result["nextToken"] = tokens.page_token("filter", [last[0], last[1] + 1])
+            # The next page starts just past the last event, in the same direction.
+            resume = ["b", last[0], last[1]] if descending else ["f", last[0], last[1] + 1]
+            result["nextToken"] = tokens.page_token("filter", resume)
         return result
 
     def _stream_names(self, group: LogGroup) -> dict[int, str]:

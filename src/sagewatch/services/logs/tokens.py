@@ -8,18 +8,15 @@ token comes back. The last 16 digits are a check on the rest (and on the stream 
 so a mangled or foreign token is answered with "The specified nextToken is invalid." rather than
 read from a wrong place.
 
-Listing tokens (DescribeLogGroups, DescribeLogStreams, FilterLogEvents) carry the key of the last
-item returned, JSON-encoded and base64url'd with the same kind of check.
+Listing tokens (DescribeLogGroups, DescribeLogStreams, FilterLogEvents) are the shared ones of
+``services/pagination.py``: the key of the last item returned, with the same kind of check.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import re
 
-import orjson
+from ..pagination import InvalidToken, check_digits, page_token, parse_page_token  # noqa: F401
 
 # The largest 64-bit integer: later than any timestamp, the upper bound of an open range.
 END_OF_TIME = 2**63 - 1
@@ -27,13 +24,8 @@ END_OF_TIME = 2**63 - 1
 _EVENT_TOKEN = re.compile(r"^([fb])/(\d{20})(\d{20})(\d{16})/s$")
 
 
-class InvalidToken(Exception):
-    pass
-
-
 def _check(*parts) -> int:
-    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % 10**16
+    return check_digits(*parts)
 
 
 def event_token(direction: str, position: tuple[int, int], stream_id: int) -> str:
@@ -50,22 +42,3 @@ def parse_event_token(token: str, stream_id: int) -> tuple[str, tuple[int, int]]
     if check != _check(direction, timestamp, event_id, stream_id):
         raise InvalidToken(token)
     return direction, (timestamp, event_id)
-
-
-def page_token(kind: str, key) -> str:
-    if isinstance(key, tuple):
-        key = list(key)
-    payload = orjson.dumps([kind, key, _check(kind, key)])
-    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
-
-
-def parse_page_token(kind: str, token: str):
-    """The key carried by a listing token of ``kind``; raises InvalidToken."""
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        found_kind, key, check = orjson.loads(base64.urlsafe_b64decode(padded))
-    except (binascii.Error, ValueError, TypeError):
-        raise InvalidToken(token) from None
-    if found_kind != kind or check != _check(kind, key):
-        raise InvalidToken(token)
-    return tuple(key) if isinstance(key, list) else key

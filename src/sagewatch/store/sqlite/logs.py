@@ -226,10 +226,10 @@ class SQLiteLogStore(LogStore):
         ).fetchall()
 
     def scan_group(
-        self, group_id, *, stream_ids, start, end_time, prefilter, batch
+        self, group_id, *, stream_ids, low, high, descending, prefilter, batch
     ) -> Iterator[EventRow]:
-        where = ["group_id = ?", "(timestamp, id) >= (?, ?)", "timestamp < ?"]
-        args: list = [group_id, start[0], start[1], end_time]
+        where = ["group_id = ?", "(timestamp, id) >= (?, ?)", "(timestamp, id) < (?, ?)"]
+        args: list = [group_id, low[0], low[1], high[0], high[1]]
         if stream_ids is not None:
             where.append(f"stream_id IN ({', '.join('?' * len(stream_ids))})")
             args += stream_ids
@@ -237,9 +237,10 @@ class SQLiteLogStore(LogStore):
             condition, condition_args = _prefilter_sql(prefilter)
             where.append(condition)
             args += condition_args
+        order = "DESC" if descending else "ASC"
         cursor = self.database.execute(
             "SELECT timestamp, id, stream_id, ingestion_time, message FROM log_events "
-            f"WHERE {' AND '.join(where)} ORDER BY timestamp, id",
+            f"WHERE {' AND '.join(where)} ORDER BY timestamp {order}, id {order}",
             args,
         )
         try:
