@@ -38,7 +38,7 @@ class LogStream:
 
 # One stored log event: (timestamp, event id, stream id, ingestion time, message). The event id
 # is assigned at ingestion, increases with it, and breaks timestamp ties in every ordering.
-EventRow = tuple[int, int, int, int, str]
+from .log_blocks import EventRow  # noqa: E402
 
 # A necessary condition on an event's message that the store may evaluate before returning rows:
 # ("substr", text) | ("and", [conditions]) | ("or", [conditions]).
@@ -74,9 +74,10 @@ class LogStore:
 
     # -- log events -----------------------------------------------------------------------------
     def append_log_events(
-        self, stream: LogStream, events: Sequence[tuple[int, str]], ingestion_time: int,
-        stored_bytes: int,
-    ) -> None: ...
+        self, stream: LogStream, timestamps: Sequence[int], messages: Sequence[bytes],
+        ingestion_time: int, stored_bytes: int,
+    ) -> None:
+        """Store one batch (chronological, UTF-8 messages) as it was accepted."""
     def read_stream(
         self, stream_id: int, *, start: tuple[int, int], end: tuple[int, int], forward: bool,
         limit: int,

@@ -359,16 +359,15 @@ class LogsService(Service):
         group = self._group(logGroupName)
         stream = self._stream(group, logStreamName)
 
+        timestamps = [event["timestamp"] for event in logEvents]
+        if any(later < earlier for earlier, later in zip(timestamps, timestamps[1:])):
+            raise invalid_parameter(
+                "Log events in a single PutLogEvents request must be in chronological order."
+            )
+        encoded = [event["message"].encode("utf-8") for event in logEvents]
         batch_bytes = 0
-        previous = None
-        for event in logEvents:
-            timestamp = event["timestamp"]
-            if previous is not None and timestamp < previous:
-                raise invalid_parameter(
-                    "Log events in a single PutLogEvents request must be in chronological order."
-                )
-            previous = timestamp
-            event_bytes = utf8_length(event["message"]) + EVENT_OVERHEAD_BYTES
+        for message in encoded:
+            event_bytes = len(message) + EVENT_OVERHEAD_BYTES
             if event_bytes > MAX_EVENT_BYTES:
                 # AWS's wording from when the limit was 256 KB ("Log event too large: 262592 bytes
                 # exceeds limit of 262144"); the size counts the 26 bytes of overhead.
@@ -383,30 +382,32 @@ class LogsService(Service):
 
         # Events are in order, so the rejected ones are a prefix (too old / expired) and a
         # suffix (too new) of the batch.
-        too_new_from = len(logEvents)
-        while too_new_from > 0 and logEvents[too_new_from - 1]["timestamp"] > now + TOO_NEW_MS:
+        too_new_from = len(timestamps)
+        while too_new_from > 0 and timestamps[too_new_from - 1] > now + TOO_NEW_MS:
             too_new_from -= 1
         too_old_until = 0
-        while too_old_until < too_new_from and logEvents[too_old_until]["timestamp"] < now - TOO_OLD_MS:
+        while too_old_until < too_new_from and timestamps[too_old_until] < now - TOO_OLD_MS:
             too_old_until += 1
         expired_until = too_old_until
         if group.retention_days is not None:
             cutoff = now - group.retention_days * DAY_MS
-            while expired_until < too_new_from and logEvents[expired_until]["timestamp"] < cutoff:
+            while expired_until < too_new_from and timestamps[expired_until] < cutoff:
                 expired_until += 1
 
-        accepted = logEvents[expired_until:too_new_from]
-        if accepted and accepted[-1]["timestamp"] - accepted[0]["timestamp"] > MAX_BATCH_SPAN_MS:
+        accepted = slice(expired_until, too_new_from)
+        if too_new_from > expired_until and (
+            timestamps[too_new_from - 1] - timestamps[expired_until] > MAX_BATCH_SPAN_MS
+        ):
             raise invalid_parameter(
                 "The batch of log events in a single PutLogEvents request cannot span more than 24 hours."
             )
-        if accepted:
-            rows = [(e["timestamp"], e["message"]) for e in accepted]
+        if too_new_from > expired_until:
+            messages = encoded[accepted]
             stored = (
-                batch_bytes if len(accepted) == len(logEvents)
-                else sum(utf8_length(m) + EVENT_OVERHEAD_BYTES for _, m in rows)
+                batch_bytes if len(messages) == len(encoded)
+                else sum(len(m) + EVENT_OVERHEAD_BYTES for m in messages)
             )
-            self.store.append_log_events(stream, rows, now, stored)
+            self.store.append_log_events(stream, timestamps[accepted], messages, now, stored)
 
         result: dict = {"nextSequenceToken": f"{now:056d}"}
         rejected = {}

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
 from .. import Conflict
-from ..logs import EventRow, LogGroup, LogStore, LogStream, Prefilter
+from ..log_blocks import MAX_BLOCK_SPAN_MS, Block, BlockInfo, EventRow, encode, merge
+from ..logs import LogGroup, LogStore, LogStream, Prefilter
 from .database import Database
 from .tags import SQLiteTagStore
+
+_BLOCK_INFO = "id, stream_id, ingestion_time, min_timestamp, max_timestamp"
+# Decoded blocks kept for paging readers (a tail or a paginated filter reads a block many times).
+_BLOCK_CACHE_BYTES = 48 * 1024 * 1024
 
 _GROUP_COLUMNS = (
     "id, name, creation_time, retention_days, kms_key_id, log_group_class, "
@@ -32,8 +39,11 @@ class SQLiteLogStore(LogStore):
     def __init__(self, database: Database) -> None:
         self.database = database
         self._next_event_id = (
-            database.execute("SELECT MAX(id) FROM log_events").fetchone()[0] or 0
+            database.execute("SELECT MAX(last_event_id) FROM log_blocks").fetchone()[0] or 0
         ) + 1
+        self._cache: OrderedDict[int, Block] = OrderedDict()
+        self._cache_bytes = 0
+        self._cache_lock = threading.Lock()
 
     # -- log groups -------------------------------------------------------------------------------
 
@@ -85,7 +95,7 @@ class SQLiteLogStore(LogStore):
 
     def delete_log_group(self, group: LogGroup, arn: str) -> None:
         with self.database.write() as db:
-            db.execute("DELETE FROM log_events WHERE group_id = ?", (group.id,))
+            db.execute("DELETE FROM log_blocks WHERE group_id = ?", (group.id,))
             db.execute("DELETE FROM log_streams WHERE group_id = ?", (group.id,))
             db.execute("DELETE FROM log_groups WHERE id = ?", (group.id,))
             db.execute("DELETE FROM tags WHERE arn = ?", (arn,))
@@ -95,28 +105,28 @@ class SQLiteLogStore(LogStore):
             db.execute("UPDATE log_groups SET retention_days = ? WHERE id = ?", (days, group_id))
 
     def expire_events(self, group_id: int, older_than: int) -> int:
+        """Delete the blocks whose every event is older than ``older_than``; readers never see
+        the older events of a block that straddles it (they bound their reads by retention)."""
         with self.database.write() as db:
-            stored = db.execute(
-                "SELECT COALESCE(SUM(length(CAST(message AS BLOB)) + 26), 0) FROM log_events "
-                "WHERE group_id = ? AND timestamp < ?",
+            stored, count = db.execute(
+                "SELECT COALESCE(SUM(stored_bytes), 0), COALESCE(SUM(event_count), 0) FROM log_blocks "
+                "WHERE group_id = ? AND max_timestamp < ?",
                 (group_id, older_than),
-            ).fetchone()[0]
-            deleted = db.execute(
-                "DELETE FROM log_events WHERE group_id = ? AND timestamp < ?", (group_id, older_than)
-            ).rowcount
-            if deleted:
-                db.execute(
-                    "UPDATE log_groups SET stored_bytes = MAX(stored_bytes - ?, 0) WHERE id = ?",
-                    (stored, group_id),
-                )
-                # The first event of a stream may be gone now.
-                db.execute(
-                    "UPDATE log_streams SET first_event_timestamp = (SELECT MIN(timestamp) FROM "
-                    "log_events WHERE stream_id = log_streams.id) WHERE group_id = ? AND "
-                    "first_event_timestamp < ?",
-                    (group_id, older_than),
-                )
-        return deleted
+            ).fetchone()
+            if not count:
+                return 0
+            db.execute("DELETE FROM log_blocks WHERE group_id = ? AND max_timestamp < ?",
+                       (group_id, older_than))
+            db.execute("UPDATE log_groups SET stored_bytes = MAX(stored_bytes - ?, 0) WHERE id = ?",
+                       (stored, group_id))
+            # The first event of a stream may be gone now.
+            db.execute(
+                "UPDATE log_streams SET first_event_timestamp = (SELECT MIN(min_timestamp) FROM "
+                "log_blocks WHERE stream_id = log_streams.id) WHERE group_id = ? AND "
+                "first_event_timestamp < ?",
+                (group_id, older_than),
+            )
+        return count
 
     def log_groups_with_retention(self) -> list[LogGroup]:
         return [
@@ -173,11 +183,10 @@ class SQLiteLogStore(LogStore):
     def delete_log_stream(self, stream: LogStream) -> None:
         with self.database.write() as db:
             stored = db.execute(
-                "SELECT COALESCE(SUM(length(CAST(message AS BLOB)) + 26), 0) FROM log_events "
-                "WHERE stream_id = ?",
+                "SELECT COALESCE(SUM(stored_bytes), 0) FROM log_blocks WHERE stream_id = ?",
                 (stream.id,),
             ).fetchone()[0]
-            db.execute("DELETE FROM log_events WHERE stream_id = ?", (stream.id,))
+            db.execute("DELETE FROM log_blocks WHERE stream_id = ?", (stream.id,))
             db.execute("DELETE FROM log_streams WHERE id = ?", (stream.id,))
             db.execute(
                 "UPDATE log_groups SET stored_bytes = MAX(stored_bytes - ?, 0) WHERE id = ?",
@@ -186,24 +195,25 @@ class SQLiteLogStore(LogStore):
 
     # -- log events -------------------------------------------------------------------------------
 
+
     def append_log_events(
-        self, stream: LogStream, events: Sequence[tuple[int, str]], ingestion_time: int,
-        stored_bytes: int,
+        self, stream: LogStream, timestamps: Sequence[int], messages: Sequence[bytes],
+        ingestion_time: int, stored_bytes: int,
     ) -> None:
+        """One block for the batch (events in chronological order, as the service checked)."""
         group_id, stream_id = stream.group_id, stream.id
+        first, last = timestamps[0], timestamps[-1]
         with self.database.write() as db:
             first_id = self._next_event_id
-            self._next_event_id += len(events)
-            db.executemany(
-                "INSERT INTO log_events (group_id, timestamp, id, stream_id, ingestion_time, message) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (group_id, timestamp, event_id, stream_id, ingestion_time, message)
-                    for event_id, (timestamp, message) in enumerate(events, first_id)
-                ],
+            self._next_event_id += len(messages)
+            db.execute(
+                "INSERT INTO log_blocks (group_id, stream_id, ingestion_time, min_timestamp, "
+                "max_timestamp, event_count, last_event_id, stored_bytes, timestamps, event_ids, "
+                "ends, messages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (group_id, stream_id, ingestion_time, first, last, len(messages),
+                 first_id + len(messages) - 1, stored_bytes,
+                 *encode(timestamps, first_id, messages)),
             )
-            # Events within one request are in timestamp order (the service checks that).
-            first, last = events[0][0], events[-1][0]
             db.execute(
                 "UPDATE log_streams SET "
                 "first_event_timestamp = MIN(COALESCE(first_event_timestamp, ?), ?), "
@@ -217,49 +227,61 @@ class SQLiteLogStore(LogStore):
             )
 
     def read_stream(self, stream_id, *, start, end, forward, limit) -> list[EventRow]:
-        order = "ASC" if forward else "DESC"
-        return self.database.execute(
-            "SELECT timestamp, id, stream_id, ingestion_time, message FROM log_events "
-            "WHERE stream_id = ? AND (timestamp, id) >= (?, ?) AND (timestamp, id) < (?, ?) "
-            f"ORDER BY timestamp {order}, id {order} LIMIT ?",
-            (stream_id, start[0], start[1], end[0], end[1], limit),
-        ).fetchall()
+        rows = []
+        if limit <= 0:
+            return rows
+        for row in merge(self._blocks("stream_id", stream_id, None, start, end, forward), self._load,
+                         low=start, high=end, forward=forward):
+            rows.append(row)
+            if len(rows) >= limit:
+                break
+        return rows
 
     def scan_group(
         self, group_id, *, stream_ids, low, high, descending, prefilter, batch
     ) -> Iterator[EventRow]:
-        where = ["group_id = ?", "(timestamp, id) >= (?, ?)", "(timestamp, id) < (?, ?)"]
-        args: list = [group_id, low[0], low[1], high[0], high[1]]
+        return merge(self._blocks("group_id", group_id, stream_ids, low, high, not descending),
+                     self._load, low=low, high=high, forward=not descending, prefilter=prefilter)
+
+    def _blocks(self, owner: str, owner_id: int, stream_ids, low, high, forward) -> Iterator[BlockInfo]:
+        """The blocks of a stream or group that may hold keys in [low, high), in merge order."""
+        where = [f"{owner} = ?", "max_timestamp >= ?", "min_timestamp <= ?"]
+        args: list = [owner_id, low[0], high[0]]
+        if forward:
+            # Bounding min_timestamp from below lets the index range start near `low`.
+            where.append("min_timestamp >= ?")
+            args.append(low[0] - MAX_BLOCK_SPAN_MS)
+            order = "min_timestamp, id"
+        else:
+            order = "max_timestamp DESC, id DESC"
         if stream_ids is not None:
             where.append(f"stream_id IN ({', '.join('?' * len(stream_ids))})")
             args += stream_ids
-        if prefilter is not None:
-            condition, condition_args = _prefilter_sql(prefilter)
-            where.append(condition)
-            args += condition_args
-        order = "DESC" if descending else "ASC"
         cursor = self.database.execute(
-            "SELECT timestamp, id, stream_id, ingestion_time, message FROM log_events "
-            f"WHERE {' AND '.join(where)} ORDER BY timestamp {order}, id {order}",
-            args,
+            f"SELECT {_BLOCK_INFO} FROM log_blocks WHERE {' AND '.join(where)} ORDER BY {order}", args
         )
         try:
-            while rows := cursor.fetchmany(batch):
-                yield from rows
+            while rows := cursor.fetchmany(256):
+                for row in rows:
+                    yield BlockInfo(*row)
         finally:
             cursor.close()
 
-
-def _prefilter_sql(condition: Prefilter) -> tuple[str, list]:
-    kind = condition[0]
-    if kind == "substr":
-        return "instr(message, ?) > 0", [condition[1]]
-    parts, args = [], []
-    for sub in condition[1]:
-        sql, sub_args = _prefilter_sql(sub)
-        parts.append(sql)
-        args += sub_args
-    joiner = " AND " if kind == "and" else " OR "
-    return "(" + joiner.join(parts) + ")", args
-
-
+    def _load(self, info: BlockInfo) -> Block:
+        with self._cache_lock:
+            block = self._cache.get(info.id)
+            if block is not None:
+                self._cache.move_to_end(info.id)
+                return block
+        row = self.database.execute(
+            "SELECT timestamps, event_ids, ends, messages FROM log_blocks WHERE id = ?", (info.id,)
+        ).fetchone()
+        block = Block(info, *row)
+        with self._cache_lock:
+            if info.id not in self._cache:
+                self._cache[info.id] = block
+                self._cache_bytes += block.size
+                while self._cache_bytes > _BLOCK_CACHE_BYTES and len(self._cache) > 1:
+                    _, evicted = self._cache.popitem(last=False)
+                    self._cache_bytes -= evicted.size
+        return block

@@ -29,16 +29,25 @@ CREATE TABLE log_streams (
 );
 CREATE INDEX log_streams_by_last_event ON log_streams (group_id, last_event_timestamp, id);
 
--- Events are clustered by (group, timestamp, id): FilterLogEvents over a group is one ordered
--- range scan, retention is one range delete, and appends land at the end of the group's range.
--- Reading one stream goes through the secondary index.
-CREATE TABLE log_events (
+-- Events are stored in blocks, one per PutLogEvents request (see store/log_blocks.py): four
+-- arrays per row. The indexes find the blocks of a stream or a group that overlap a time window,
+-- in the order a forward (min_timestamp) or backward (max_timestamp) read merges them.
+CREATE TABLE log_blocks (
+    id             INTEGER PRIMARY KEY,
     group_id       INTEGER NOT NULL,
-    timestamp      INTEGER NOT NULL,
-    id             INTEGER NOT NULL,
     stream_id      INTEGER NOT NULL,
     ingestion_time INTEGER NOT NULL,
-    message        TEXT NOT NULL,
-    PRIMARY KEY (group_id, timestamp, id)
-) WITHOUT ROWID;
-CREATE INDEX log_events_by_stream ON log_events (stream_id, timestamp, id);
+    min_timestamp  INTEGER NOT NULL,
+    max_timestamp  INTEGER NOT NULL,
+    event_count    INTEGER NOT NULL,
+    last_event_id  INTEGER NOT NULL,
+    stored_bytes   INTEGER NOT NULL,  -- message bytes + 26 per event, as AWS counts them
+    timestamps     BLOB NOT NULL,
+    event_ids      BLOB NOT NULL,
+    ends           BLOB NOT NULL,
+    messages       BLOB NOT NULL
+);
+CREATE INDEX log_blocks_by_stream_start ON log_blocks (stream_id, min_timestamp);
+CREATE INDEX log_blocks_by_stream_end ON log_blocks (stream_id, max_timestamp);
+CREATE INDEX log_blocks_by_group_start ON log_blocks (group_id, min_timestamp);
+CREATE INDEX log_blocks_by_group_end ON log_blocks (group_id, max_timestamp);
