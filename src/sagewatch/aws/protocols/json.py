@@ -30,6 +30,9 @@ from .base import (
 )
 
 _CONVERTED = frozenset({"timestamp", "blob"})
+# JSON has no literal for these; AWS SDKs send them as strings in float and double members.
+_NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+_DECODED = _CONVERTED | {"float", "double"}
 
 
 class JSONProtocol(Protocol):
@@ -53,7 +56,7 @@ class JSONProtocol(Protocol):
         if not isinstance(params, dict):
             raise serialization_error(None)
         shape = operation.input_shape
-        if shape is not None and contains_types(shape, _CONVERTED):
+        if shape is not None and contains_types(shape, _DECODED):
             params = self._decoder(shape)(params)
         return params
 
@@ -127,18 +130,20 @@ def _memoized(compile_one: Callable) -> Callable:
 @_memoized
 def _compile_decoder(shape: Shape) -> Callable:
     """Turn JSON-native values into Python values for the subtrees that need it."""
-    if not contains_types(shape, _CONVERTED):
+    if not contains_types(shape, _DECODED):
         return _identity
     kind = shape.type_name
     if kind == "timestamp":
         return parse_timestamp
+    if kind in ("float", "double"):
+        return _decode_number
     if kind == "blob":
         return _decode_blob
     if kind == "structure":
         members = {
             name: _compile_decoder(member)
             for name, member in shape.members.items()
-            if contains_types(member, _CONVERTED)
+            if contains_types(member, _DECODED)
         }
 
         def decode_structure(value):
@@ -170,6 +175,12 @@ def _compile_decoder(shape: Shape) -> Callable:
 
         return decode_map
     return _identity
+
+
+def _decode_number(value):
+    if type(value) is str:
+        return _NON_FINITE.get(value, value)
+    return value
 
 
 def _decode_blob(value):

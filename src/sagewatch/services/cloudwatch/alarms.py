@@ -112,6 +112,11 @@ class AlarmEngine:
         self._next_due: dict[str, float] = {}
         self._watchers: dict[MetricKey, set[str]] = {}
         self._parents: dict[str, set[str]] = {}
+        # suppressor alarm name -> composites whose ActionsSuppressor it is
+        self._suppresses: dict[str, set[str]] = {}
+        # composite name -> the transition whose actions are held back by its ActionsSuppressor
+        # (kept in memory: held actions of a server that restarts are dropped)
+        self._held: dict[str, StateChange] = {}
         self._thread: threading.Thread | None = None
         self._stopping = False
         with self._lock:
@@ -177,6 +182,7 @@ class AlarmEngine:
             for name in names:
                 self._unindex(name)
                 self._next_due.pop(name, None)
+                self._held.pop(name, None)
 
     def metrics_updated(self, keys: Iterable[MetricKey]) -> None:
         """New data arrived: evaluate every alarm watching these metrics right away."""
@@ -193,12 +199,17 @@ class AlarmEngine:
         if alarm.alarm_type == COMPOSITE_ALARM:
             for child in alarm_rule.parse_alarm_rule(alarm.definition["AlarmRule"]).alarm_names():
                 self._parents.setdefault(child, set()).add(alarm.name)
+            suppressor = alarm.definition.get("ActionsSuppressor")
+            if suppressor:
+                self._suppresses.setdefault(alarm_rule.alarm_name_of(suppressor), set()).add(alarm.name)
 
     def _unindex(self, name: str) -> None:
         for watchers in self._watchers.values():
             watchers.discard(name)
         for parents in self._parents.values():
             parents.discard(name)
+        for composites in self._suppresses.values():
+            composites.discard(name)
 
     def _schedule(self, name: str, when: float) -> None:
         current = self._next_due.get(name)
@@ -222,6 +233,9 @@ class AlarmEngine:
             now = self.clock()
             if alarm.alarm_type == COMPOSITE_ALARM:
                 self._evaluate_composite(alarm, now, trigger=None)
+                alarm = self.store.get_alarm(name)
+                if alarm is not None:
+                    self._recheck_suppression(alarm, now)
                 return
             tick = 10 if _period_of(alarm) < 60 else 60
             self._schedule(name, (math.floor(now / tick) + 1) * tick + 0.05)
@@ -343,21 +357,33 @@ class AlarmEngine:
             alarm.state_updated = alarm.state_transitioned = now
             history = [self._state_update_item(alarm, old_state, old_reason, old_data, now)]
             suppressed = self._suppression(alarm, now) if alarm.alarm_type == COMPOSITE_ALARM else None
-            alarm.actions_suppressed_by, alarm.actions_suppressed_reason = suppressed or (None, None)
+            by, reason_text, until = suppressed or (None, None, None)
+            alarm.actions_suppressed_by, alarm.actions_suppressed_reason = by, reason_text
             self.store.save_alarm(alarm, history)
-            if alarm.actions_enabled and suppressed is None:
+            self._held.pop(alarm.name, None)
+            if suppressed is not None:
+                # Held, not dropped: the actions run when the wait or extension period ends
+                # without the suppressor in ALARM.
+                self._held[alarm.name] = change
+                if until is not None:
+                    self._schedule(alarm.name, until)
+            elif alarm.actions_enabled:
                 self._run_actions(alarm, change)
             for listener in self.state_listeners:
                 try:
                     listener(change)
                 except Exception:
                     log.exception("alarm state listener failed")
-            for parent in self._parents.get(alarm.name, ()):
+            for parent in list(self._parents.get(alarm.name, ())):
                 composite = self.store.get_alarm(parent)
                 if composite is not None:
                     self._evaluate_composite(composite, now, trigger=(alarm.name, state, now))
-            # A suppressor leaving or entering ALARM changes what its composites may do; AWS
-            # re-evaluates them then, which is all that matters for their next transition.
+            # A suppressor entering or leaving ALARM changes what the composites it suppresses
+            # may do with their held actions.
+            for name in list(self._suppresses.get(alarm.name, ())):
+                composite = self.store.get_alarm(name)
+                if composite is not None:
+                    self._recheck_suppression(composite, now)
 
     def _state_update_item(self, alarm: Alarm, old_state, old_reason, old_data, now) -> HistoryItem:
         old = {"stateValue": old_state, "stateReason": old_reason}
@@ -391,20 +417,81 @@ class AlarmEngine:
         if items:
             self.store.add_history(items)
 
-    def _suppression(self, alarm: Alarm, now: float) -> tuple[str, str] | None:
-        """Whether a composite's ActionsSuppressor holds its actions back right now."""
-        suppressor_arn = alarm.definition.get("ActionsSuppressor")
-        if not suppressor_arn:
-            return None
-        suppressor = self.store.get_alarm(alarm_rule.alarm_name_of(suppressor_arn))
+    def _suppression(self, alarm: Alarm, now: float) -> tuple[str, str, float | None] | None:
+        """Whether a composite entering a state now must hold its actions back, as
+        (ActionsSuppressedBy, ActionsSuppressedReason, when the hold ends or None).
+
+        The API reference (CompositeAlarm.ActionsSuppressedBy): ``Alarm`` -- the suppressor is in
+        ALARM; ``WaitPeriod`` -- the composite "is waiting for the suppressor alarm to go into
+        the ALARM state ... After this time, the composite alarm performs its actions";
+        ``ExtensionPeriod`` -- it "is waiting after the suppressor alarm went out of the ALARM
+        state ... After this time, the composite alarm performs its actions". The reason texts
+        are sagewatch's (AWS's are not published)."""
+        suppressor = self._suppressor_of(alarm)
         if suppressor is None:
             return None
         if suppressor.state_value == "ALARM":
-            return "Alarm", f"Alarm {suppressor.name} is in ALARM state"
+            return "Alarm", f"Alarm {suppressor.name} is in ALARM state", None
         extension = alarm.definition.get("ActionsSuppressorExtensionPeriod") or 0
-        if extension and now - suppressor.state_transitioned < extension:
-            return "ExtensionPeriod", f"Extension period of {suppressor.name} has not ended"
+        left_at = suppressor.state_transitioned
+        if extension and now < left_at + extension and self._left_alarm(suppressor):
+            return ("ExtensionPeriod", f"Extension period of {suppressor.name} has not ended",
+                    left_at + extension)
+        wait = alarm.definition.get("ActionsSuppressorWaitPeriod") or 0
+        if wait:
+            return ("WaitPeriod", f"Waiting for {suppressor.name} to go into ALARM state", now + wait)
         return None
+
+    def _suppressor_of(self, alarm: Alarm) -> Alarm | None:
+        reference = alarm.definition.get("ActionsSuppressor")
+        return self.store.get_alarm(alarm_rule.alarm_name_of(reference)) if reference else None
+
+    def _left_alarm(self, alarm: Alarm) -> bool:
+        """Whether the alarm's last transition was out of ALARM."""
+        items = self.store.history(name=alarm.name, types=[alarm.alarm_type], item_type="StateUpdate",
+                                   start=None, end=None, after_id=None, ascending=False, limit=1)
+        if not items:
+            return False
+        try:
+            return orjson.loads(items[0].data)["oldState"]["stateValue"] == "ALARM"
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return False
+
+    def _recheck_suppression(self, alarm: Alarm, now: float) -> None:
+        """A composite holding actions back: hold on, or release them when nothing suppresses
+        them any more."""
+        if alarm.actions_suppressed_by is None:
+            return
+        change = self._held.get(alarm.name)
+        suppressor = self._suppressor_of(alarm)
+        status: tuple[str, str, float | None] | None = None
+        if suppressor is not None:
+            extension = alarm.definition.get("ActionsSuppressorExtensionPeriod") or 0
+            wait = alarm.definition.get("ActionsSuppressorWaitPeriod") or 0
+            if suppressor.state_value == "ALARM":
+                status = ("Alarm", f"Alarm {suppressor.name} is in ALARM state", None)
+            elif alarm.actions_suppressed_by in ("Alarm", "ExtensionPeriod"):
+                # The suppressor has left ALARM: the extension period runs from then.
+                until = suppressor.state_transitioned + extension
+                if now < until:
+                    status = ("ExtensionPeriod", f"Extension period of {suppressor.name} has not ended", until)
+            elif alarm.actions_suppressed_by == "WaitPeriod":
+                until = alarm.state_transitioned + wait
+                if now < until:
+                    status = (alarm.actions_suppressed_by, alarm.actions_suppressed_reason, until)
+        if status is not None:
+            by, reason, until = status
+            if (by, reason) != (alarm.actions_suppressed_by, alarm.actions_suppressed_reason):
+                alarm.actions_suppressed_by, alarm.actions_suppressed_reason = by, reason
+                self.store.save_alarm(alarm)
+            if until is not None:
+                self._schedule(alarm.name, until)
+            return
+        alarm.actions_suppressed_by = alarm.actions_suppressed_reason = None
+        self.store.save_alarm(alarm)
+        self._held.pop(alarm.name, None)
+        if change is not None and change.new_state == alarm.state_value and alarm.actions_enabled:
+            self._run_actions(alarm, change)
 
     def expire_history(self) -> None:
         self.store.expire_history(self.clock() - HISTORY_RETENTION_SECONDS)

@@ -102,7 +102,12 @@ def plan(queries: list[dict], *, parameter: str = "MetricDataQueries") -> QueryP
         except MathError as error:
             problems.append(error.message)
     if problems:
-        # AWS lists every problem of the request, one per line.
+        # AWS lists every problem of the request, one per line; GetMetricData ends each line with a
+        # newline ("The value None for parameter MetricDataQueries.member.223.MetricStat.Stat is not
+        # a valid statistic.\nThe value None for ...\n", real AWS, yet-another-cloudwatch-exporter
+        # #385).
+        if parameter == "MetricDataQueries":
+            raise validation_error("".join(p + "\n" for p in problems))
         raise validation_error("\n".join(problems))
     return QueryPlan(queries, metric_ids, expressions, order, min(periods) if periods else 60)
 
@@ -131,7 +136,10 @@ def run(
                 start=start, end=end, all_metric_ids=plan_.metric_ids,
                 band_provider=provider, utc_offset=utc_offset,
             )
-            results[query_id] = metric_math.finalize_labels(value, query_id, query.get("Label"))
+            named = metric_math.finalize_labels(value, query_id, query.get("Label"))
+            # An expression that returned one time series is a TS to the expressions that use it,
+            # not a one-element TS[] ("e2 = e1 + 1" is a series, labelled by e2).
+            results[query_id] = named[0] if isinstance(value, metric_math.Series) else named
         except MathError as error:
             raise validation_error(f"Error in expression '{query_id}': {error.message}") from None
     return {

@@ -9,6 +9,7 @@ protocol the request came in on, and lists several problems one per line.
 from __future__ import annotations
 
 import math
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -92,6 +93,13 @@ class CloudWatchService(Service):
             return missing_parameter(
                 "\n".join(f"The parameter {query_path(f.path)} is required." for f in missing)
             )
+        failures = [_aws_enum_order(f) for f in failures]
+        legacy = [_legacy_message(f) for f in failures]
+        if legacy and all(legacy):
+            # The query-era operations word these rules themselves, query paths and all: "The
+            # parameter Statistics.member.1 must be a value in the set [ Minimum, Maximum, Average,
+            # SampleCount, Sum ]." (real AWS, arabold/aws-to-slack#74).
+            return invalid_value("\n".join(legacy))
         return validation_error(validation_message(failures))
 
     # == metrics ===================================================================================
@@ -105,9 +113,16 @@ class CloudWatchService(Service):
         if len(datums) > MAX_DATUMS:
             raise invalid_value(f"The collection MetricData must not have a size greater than {MAX_DATUMS}.")
         now = self.clock()
-        samples = []
+        samples, problems = [], []
         for index, datum in enumerate(datums, 1):
-            samples.append(self._sample(Namespace, datum, f"MetricData.member.{index}", now))
+            try:
+                samples.append(self._sample(Namespace, datum, f"MetricData.member.{index}", now))
+            except _ValueProblem as problem:
+                problems.append(problem.message)
+        if problems:
+            # AWS reports every invalid datum of the request, one per line ("The parameter
+            # MetricData.member.1.Timestamp must ...\nThe parameter MetricData.member.2...").
+            raise invalid_value("\n".join(problems))
         ids = self.data.put(samples)
         self.engine.metrics_updated(ids.keys())
         return {}
@@ -116,11 +131,11 @@ class CloudWatchService(Service):
         """(metric key, timestamp, unit, storage resolution, aggregate) of one datum."""
         dimensions = datum.get("Dimensions") or ()
         if len(dimensions) > MAX_DIMENSIONS:
-            raise invalid_value(
+            raise _ValueProblem(
                 f"The collection {where}.Dimensions must not have a size greater than {MAX_DIMENSIONS}."
             )
         if len({d["Name"] for d in dimensions}) != len(dimensions):
-            raise invalid_value(f"The parameter {where}.Dimensions must not contain duplicate names.")
+            raise _ValueProblem(f"The parameter {where}.Dimensions must not contain duplicate names.")
         value, values, counts, stats = (
             datum.get("Value"), datum.get("Values"), datum.get("Counts"), datum.get("StatisticValues")
         )
@@ -134,12 +149,12 @@ class CloudWatchService(Service):
             )
         resolution = datum.get("StorageResolution", 60)
         if resolution not in (1, 60):
-            raise invalid_value(f"The parameter {where}.StorageResolution must be a value in the set [ 1, 60 ].")
+            raise _ValueProblem(f"The parameter {where}.StorageResolution must be a value in the set [ 1, 60 ].")
         timestamp = epoch(datum["Timestamp"]) if datum.get("Timestamp") is not None else now
         if timestamp < now - TWO_WEEKS:
-            raise invalid_value(f"The parameter {where}.Timestamp must specify a time within the past two weeks.")
+            raise _ValueProblem(f"The parameter {where}.Timestamp must specify a time within the past two weeks.")
         if timestamp > now + TWO_HOURS:
-            raise invalid_value(
+            raise _ValueProblem(
                 f"The parameter {where}.Timestamp must specify a time no more than two hours in the future."
             )
         parts = []
@@ -148,25 +163,25 @@ class CloudWatchService(Service):
             parts.append(statistics.from_samples([value]))
         if values is not None:
             if counts is not None and len(counts) != len(values):
-                raise invalid_value(f"The parameters {where}.Values and {where}.Counts must be of the same size.")
+                raise _ValueProblem(f"The parameters {where}.Values and {where}.Counts must be of the same size.")
             if len(values) > MAX_VALUES:
-                raise invalid_value(
+                raise _ValueProblem(
                     f"The collection {where}.Values must not have a size greater than {MAX_VALUES}."
                 )
             for i, v in enumerate(values, 1):
                 _check_value(v, f"{where}.Values.member.{i}")
             for i, c in enumerate(counts or (), 1):
                 if not (math.isfinite(c) and c >= 0):
-                    raise invalid_value(f"The value {c} for parameter {where}.Counts.member.{i} is invalid.")
+                    raise _ValueProblem(f"The value {c} for parameter {where}.Counts.member.{i} is invalid.")
             if values and (counts is None or sum(counts) > 0):
                 parts.append(statistics.from_samples(values, counts))
         if stats is not None:
             for member in ("SampleCount", "Sum", "Minimum", "Maximum"):
                 _check_value(stats[member], f"{where}.StatisticValues.{member}")
             if stats["SampleCount"] <= 0:
-                raise invalid_value(f"The parameter {where}.StatisticValues.SampleCount must be greater than 0.")
+                raise _ValueProblem(f"The parameter {where}.StatisticValues.SampleCount must be greater than 0.")
             if stats["Minimum"] > stats["Maximum"]:
-                raise invalid_value(
+                raise _ValueProblem(
                     f"The parameter {where}.StatisticValues.Maximum must be greater than or equal to "
                     f"{where}.StatisticValues.Minimum."
                 )
@@ -271,6 +286,7 @@ class CloudWatchService(Service):
         skip = self._token_number(NextToken, "metric-data") if NextToken else 0
         budget = MaxDatapoints or MAX_METRIC_DATA_DATAPOINTS
         out, emitted, remaining = [], 0, False
+        labels = _default_labels(MetricDataQueries)
         for query in MetricDataQueries:
             if not query.get("ReturnData", True):
                 continue
@@ -289,14 +305,14 @@ class CloudWatchService(Service):
                     remaining = True
                 label = series.label
                 if "MetricStat" in query:
-                    label = query.get("Label") or query["MetricStat"]["Metric"]["MetricName"]
+                    label = query.get("Label") or labels[query["Id"]]
+                # AWS leaves a result's Messages out when there are none (AWS-recorded responses).
                 out.append({
                     "Id": query["Id"],
                     "Label": label,
                     "Timestamps": [from_epoch(t) for t in timestamps[begin:begin + take]],
                     "Values": values[begin:begin + take],
                     "StatusCode": "PartialData" if begin + take < len(values) else "Complete",
-                    "Messages": [],
                 })
         result: dict = {"MetricDataResults": out, "Messages": []}
         if remaining:
@@ -305,23 +321,33 @@ class CloudWatchService(Service):
 
     def _time_range(self, start_time, end_time, period, now, *, code):
         start, end = int(epoch(start_time)), epoch(end_time)
+        # GetMetricData's ValidationError messages end every line with a newline: "The parameter
+        # StartTime must not equal parameter EndTime.\n" (real AWS, elastic/beats#32687);
+        # GetMetricStatistics' InvalidParameterValue has none (influxdata/telegraf#2022).
+        end_of_line = "\n" if code == "ValidationError" else ""
         if start == int(end):
-            raise AWSError(code, "The parameter StartTime must not equal parameter EndTime.")
+            raise AWSError(code, "The parameter StartTime must not equal parameter EndTime." + end_of_line)
         if start > end:
-            raise AWSError(code, "The parameter StartTime must be less than the parameter EndTime.")
+            raise AWSError(code, "The parameter StartTime must be less than the parameter EndTime." + end_of_line)
         if not (period in (1, 5, 10, 20, 30) or period % 60 == 0):
-            raise AWSError(code, "The parameter Period must be 1, 5, 10, 20, 30, 60 or a multiple of 60.")
+            raise AWSError(
+                code, "The parameter Period must be 1, 5, 10, 20, 30, 60 or a multiple of 60." + end_of_line
+            )
         return align_start(start, period, int(now)), math.ceil(end)
 
     # == alarms ====================================================================================
 
     def put_metric_alarm(self, AlarmName, EvaluationPeriods=None, ComparisonOperator=None, **members):
         definition = {k: v for k, v in members.items() if k in ALARM_DEFINITION_MEMBERS and v is not None}
-        if EvaluationPeriods is None:
-            raise missing_parameter("The parameter EvaluationPeriods is required.")
-        if ComparisonOperator is None:
-            raise missing_parameter("The parameter ComparisonOperator is required.")
+        missing = [name for name, value in (("EvaluationPeriods", EvaluationPeriods),
+                                            ("ComparisonOperator", ComparisonOperator)) if value is None]
+        if missing:
+            # Every missing parameter, one per line, as AWS lists them.
+            raise missing_parameter("\n".join(f"The parameter {name} is required." for name in missing))
         definition.update(EvaluationPeriods=EvaluationPeriods, ComparisonOperator=ComparisonOperator)
+        if definition.get("Threshold") is not None:
+            # A double: JSON clients may send 30 for 30.0, AWS answers "Threshold": 30.0.
+            definition["Threshold"] = float(definition["Threshold"])
         self._check_metric_alarm(definition)
         metric_keys = self._alarm_metric_keys(definition)
         self._save_alarm(AlarmName, METRIC_ALARM, definition, metric_keys,
@@ -670,7 +696,9 @@ class CloudWatchService(Service):
             queries.plan(MetricMathAnomalyDetector["MetricDataQueries"], parameter="MetricDataQueries")
             identity = ["math", MetricMathAnomalyDetector["MetricDataQueries"]]
         detector_id = _detector_id(identity)
-        definition = {"Configuration": Configuration or {}}
+        # AWS describes a detector made with Configuration={} (or none) as {"ExcludedTimeRanges": []}
+        # (AWS-recorded, localstack test_anomaly_detector_lifecycle).
+        definition = {"Configuration": {"ExcludedTimeRanges": [], **(Configuration or {})}}
         if single:
             definition["SingleMetricAnomalyDetector"] = single
         else:
@@ -783,12 +811,71 @@ class CloudWatchService(Service):
         return value
 
 
+# Where AWS's front end lists an enum in another order than the botocore model does (AWS-recorded:
+# "Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]" for SetAlarmState,
+# localstack test_set_alarm_invalid_input).
+_AWS_ENUM_ORDER = {("StateValue",): "[INSUFFICIENT_DATA, ALARM, OK]"}
+
+
+def _aws_enum_order(failure: Failure) -> Failure:
+    order = _AWS_ENUM_ORDER.get(tuple(failure.path)) if not isinstance(failure.path, str) else None
+    if order is None or not failure.constraint.startswith("Member must satisfy enum value set: "):
+        return failure
+    return Failure(failure.path, failure.value, f"Member must satisfy enum value set: {order}",
+                   failure.is_type_error)
+
+
+_COLLECTION_LIMIT = re.compile(r"^Member must have length less than or equal to (\d+)$")
+
+
+def _legacy_message(failure: Failure) -> str | None:
+    """AWS's own wording for a model-rule failure of the metric operations, where known."""
+    path = failure.path
+    if isinstance(path, str) or not path:
+        return None
+    if path[0] == "Statistics" and len(path) == 2 and failure.constraint.startswith("Member must satisfy enum"):
+        return (f"The parameter {query_path(path)} must be a value in the set "
+                "[ Minimum, Maximum, Average, SampleCount, Sum ].")
+    limit = _COLLECTION_LIMIT.match(failure.constraint)
+    if path[0] == "MetricData" and path[-1] == "Dimensions" and limit:
+        # As the other PutMetricData collection limits ("The collection MetricData must not have
+        # a size greater than 1000.").
+        return f"The collection {query_path(path)} must not have a size greater than {limit.group(1)}."
+    return None
+
+
+class _ValueProblem(Exception):
+    """One InvalidParameterValue problem of one datum; PutMetricData reports them all at once."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def _check_value(value: float, where: str) -> None:
     """AWS rejects NaN, infinities and magnitudes outside [2^-360, 2^360] (0 is fine)."""
     magnitude = abs(value)
     if not math.isfinite(value) or magnitude > MAX_VALUE or (0 < magnitude < MIN_VALUE):
         shown = "\ufffd" if math.isnan(value) else ("∞" if value > 0 else "-∞") if math.isinf(value) else repr(value)
-        raise invalid_value(f"The value {shown} for parameter {where} is invalid.")
+        raise _ValueProblem(f"The value {shown} for parameter {where} is invalid.")
+
+
+def _default_labels(queries_: list[dict]) -> dict[str, str]:
+    """The labels AWS gives MetricStat results without a Label: the metric name, followed by the
+    statistic and/or the period when those differ between the request's MetricStat queries
+    (AWS-recorded, localstack test_label_generation: Sum/60 + Minimum/30 -> "metric1 Sum 60" and
+    "metric1 Minimum 30"; Sum/60 + Minimum/60 -> "metric1 Sum"; Sum/60 + Sum/30 -> "metric1 60";
+    a different Unit alone adds nothing)."""
+    stats = [q for q in queries_ if "MetricStat" in q]
+    differ = [
+        member for member in ("Stat", "Period")
+        if len({str(q["MetricStat"][member]) for q in stats}) > 1
+    ]
+    return {
+        q["Id"]: " ".join([q["MetricStat"]["Metric"].get("MetricName", q["Id"])]
+                          + [str(q["MetricStat"][member]) for member in differ])
+        for q in stats
+    }
 
 
 def _utc_offset(timezone: str | None) -> int:

@@ -351,8 +351,8 @@ def _winsorized(values: np.ndarray, counts: np.ndarray, weights: np.ndarray, sta
     selected = np.flatnonzero(weights > 0)
     if selected.size == 0:
         return None
-    low_value = values[selected[0]]
-    high_value = values[selected[-1]]
+    low_value = float(values[selected[0]])
+    high_value = float(values[selected[-1]])
     lo_rank, hi_rank = _rank_bounds(total, stat.lower, stat.upper)
     below = lo_rank  # samples at ranks <= L count as the lowest selected value
     above = total - hi_rank  # samples at ranks > U count as the highest selected value
