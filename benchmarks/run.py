@@ -1,0 +1,78 @@
+"""Run the sagewatch benchmarks side by side with moto's server.
+
+    python benchmarks/run.py [logs|cloudwatch|all] [--quick] [--no-moto] [--no-save] [...]
+
+Each suite is a module ``benchmarks/<suite>_bench.py`` with ``NAME`` and
+``run(options) -> (rows, info)``; a suite whose module does not exist yet is skipped by ``all``.
+Prints one table per suite and writes ``benchmarks/results/<date>-<suite>.json`` and
+``benchmarks/results/latest-<suite>.md``. These are benchmarks, not tests: nothing fails on a
+missed target (the table says ``NO``); the exit status is non-zero only if a workload broke
+(a wrong match count, a rejected request, a server that did not start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import log, machine_description, report  # noqa: E402
+
+SUITES = ("logs", "cloudwatch")
+
+
+def _available(suite: str) -> bool:
+    return importlib.util.find_spec(f"{suite}_bench") is not None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("suite", nargs="?", default="all", choices=(*SUITES, "all"))
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes, to check that the benchmark itself works (results not saved)")
+    parser.add_argument("--no-moto", action="store_true", help="sagewatch only")
+    parser.add_argument("--no-save", action="store_true", help="print the table, write no files")
+    parser.add_argument("--events", type=int, help="events in the boto3 workloads (default 1,000,000)")
+    parser.add_argument("--streams", type=int, help="streams the boto3 events are spread over (default 4)")
+    parser.add_argument("--raw-events", type=int, help="events in the raw ingest (default 5,000,000)")
+    parser.add_argument("--sagewatch-repeats", type=int, help="FilterLogEvents runs on sagewatch (median)")
+    parser.add_argument("--moto-repeats", type=int, help="FilterLogEvents runs on moto (median)")
+    parser.add_argument("--moto-filter-budget-s", type=float,
+                        help="stop paging one moto FilterLogEvents after this many seconds")
+    args = parser.parse_args(argv)
+
+    if args.suite == "all":
+        suites = [s for s in SUITES if _available(s)]
+        skipped = [s for s in SUITES if s not in suites]
+        if skipped:
+            log(f"not written yet, skipped: {', '.join(skipped)}")
+    elif not _available(args.suite):
+        parser.error(f"the {args.suite} suite is not written yet (benchmarks/{args.suite}_bench.py)")
+    else:
+        suites = [args.suite]
+
+    options = {k: v for k, v in vars(args).items() if k != "suite"}
+    machine = machine_description()
+    log(f"{machine['cpu_model']}, {machine['logical_cores']} cores, {machine['ram_gib']} GiB, "
+        f"Python {machine['python']}")
+    for suite in suites:
+        module = importlib.import_module(f"{suite}_bench")
+        started = time.monotonic()
+        rows, info = module.run(options)
+        parameters = dict(info["parameters"])
+        if args.quick:
+            parameters["mode"] = "--quick (small sizes; not a result)"
+        if args.no_moto:
+            parameters["moto"] = "not run (--no-moto)"
+        report(module.NAME, rows, parameters, machine, started, details=info.get("details"),
+               save=not (args.no_save or args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
