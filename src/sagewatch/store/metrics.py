@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 TIERS = (1, 60, 300, 3600)
 TIER_RETENTION_SECONDS = {1: 3 * 3600, 60: 15 * 86400, 300: 63 * 86400, 3600: 455 * 86400}
@@ -23,8 +24,9 @@ TIER_RETENTION_SECONDS = {1: 3 * 3600, 60: 15 * 86400, 300: 63 * 86400, 3600: 45
 Dimensions = tuple[tuple[str, str], ...]  # sorted by name
 
 
-@dataclass(slots=True, frozen=True)
-class MetricKey:
+class MetricKey(NamedTuple):
+    """A metric's identity. (A named tuple: built and hashed once per datum on the hot path.)"""
+
     namespace: str
     name: str
     dimensions: Dimensions

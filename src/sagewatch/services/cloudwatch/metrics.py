@@ -28,8 +28,11 @@ HIGH_RESOLUTION_PERIODS = (1, 5, 10, 20, 30)
 
 def metric_key(namespace: str, name: str, dimensions: Iterable[dict] | None) -> MetricKey:
     """The identity of a metric: namespace, name and its dimensions in canonical order."""
-    pairs = tuple(sorted((d["Name"], d["Value"]) for d in dimensions or ()))
-    return MetricKey(namespace, name, pairs)
+    if not dimensions:
+        return MetricKey(namespace, name, ())
+    pairs = [(d["Name"], d["Value"]) for d in dimensions]
+    pairs.sort()
+    return MetricKey(namespace, name, tuple(pairs))
 
 
 def dimensions_list(key: MetricKey) -> list[dict]:
@@ -48,6 +51,43 @@ def from_stored(row: StoredAggregate) -> Aggregate:
 def merge_stored(rows: list[StoredAggregate]) -> StoredAggregate:
     """How the store compacts a slot: decode, merge, bound, encode."""
     return to_stored(statistics.merge(from_stored(r) for r in rows))
+
+
+@dataclass(slots=True)
+class Sample:
+    """One datum of a PutMetricData request, checked."""
+
+    key: MetricKey
+    timestamp: float  # epoch seconds
+    unit: str
+    resolution: int  # StorageResolution: 1 or 60
+    values: list[float]  # raw samples (Value, or Values)
+    counts: list[float] | None = None  # weights of values (Counts); None: one each
+    statistic_set: tuple[float, float, float, float] | None = None  # SampleCount, Sum, Min, Max
+
+
+class _Pool:
+    """The samples of one slot in one request, aggregated once."""
+
+    __slots__ = ("values", "counts", "statistic_sets")
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.counts: list[float] = []
+        self.statistic_sets: list[tuple[float, float, float, float]] = []
+
+    def add(self, sample: Sample) -> None:
+        if sample.values:
+            self.values += sample.values
+            self.counts += sample.counts if sample.counts is not None else [1.0] * len(sample.values)
+        if sample.statistic_set is not None:
+            self.statistic_sets.append(sample.statistic_set)
+
+    def aggregate(self) -> Aggregate:
+        parts = [statistics.from_statistic_set(*s) for s in self.statistic_sets]
+        if self.values and sum(self.counts) > 0:
+            parts.append(statistics.from_samples(self.values, self.counts))
+        return parts[0] if len(parts) == 1 else statistics.merge(parts)
 
 
 @dataclass(slots=True)
@@ -95,21 +135,31 @@ class MetricData:
 
     # -- writing ----------------------------------------------------------------------------------
 
-    def put(self, samples: list[tuple[MetricKey, float, str, int, Aggregate]]) -> dict[MetricKey, int]:
-        """Store (key, timestamp, unit, storage resolution, aggregate) samples.
+    def put(self, samples: list[Sample]) -> dict[MetricKey, int]:
+        """Store a request's samples.
 
-        Samples that land in the same slot are merged first, so a request writes one row per
-        touched slot; high-resolution samples also go to the 1-second tier.
+        Samples that land in the same slot are pooled first and aggregated once, so a request
+        writes one row per touched slot (a thousand single-value datums of one metric in one
+        minute cost one aggregate, not a thousand); high-resolution samples also go to the
+        1-second tier.
         """
-        slots: dict[tuple[MetricKey, int, int, str], list[Aggregate]] = {}
-        for key, timestamp, unit, resolution, agg in samples:
-            second = int(timestamp)
-            slots.setdefault((key, 60, second - second % 60, unit), []).append(agg)
-            if resolution == 1:
-                slots.setdefault((key, 1, second, unit), []).append(agg)
+        slots: dict[tuple[MetricKey, int, int, str], _Pool] = {}
+        for sample in samples:
+            second = int(sample.timestamp)
+            slot = (sample.key, 60, second - second % 60, sample.unit)
+            pool = slots.get(slot)
+            if pool is None:
+                pool = slots[slot] = _Pool()
+            pool.add(sample)
+            if sample.resolution == 1:
+                slot = (sample.key, 1, second, sample.unit)
+                pool = slots.get(slot)
+                if pool is None:
+                    pool = slots[slot] = _Pool()
+                pool.add(sample)
         rows = [
-            (key, tier, start, unit, to_stored(statistics.merge(parts)))
-            for (key, tier, start, unit), parts in slots.items()
+            (key, tier, start, unit, to_stored(pool.aggregate()))
+            for (key, tier, start, unit), pool in slots.items()
         ]
         ids = self.store.put(rows, int(self.clock()))
         self._metric_ids.update(ids)

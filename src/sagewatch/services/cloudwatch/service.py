@@ -24,7 +24,7 @@ from ..errors import AWSError, Failure, query_path, serialization_error, validat
 from ..pagination import InvalidToken, page_token, parse_page_token
 from . import alarm_rule, queries, statistics
 from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine, history_time
-from .metrics import MetricData, align_start, dimensions_list, epoch, from_epoch, metric_key
+from .metrics import MetricData, Sample, align_start, dimensions_list, epoch, from_epoch, metric_key
 from .statistics import StatisticError, parse_statistic
 
 MAX_DATUMS = 1000
@@ -127,15 +127,16 @@ class CloudWatchService(Service):
         self.engine.metrics_updated(ids.keys())
         return {}
 
-    def _sample(self, namespace: str, datum: dict, where: str, now: float):
-        """(metric key, timestamp, unit, storage resolution, aggregate) of one datum."""
+    def _sample(self, namespace: str, datum: dict, where: str, now: float) -> Sample:
+        """One datum, checked as AWS checks it."""
         dimensions = datum.get("Dimensions") or ()
-        if len(dimensions) > MAX_DIMENSIONS:
-            raise _ValueProblem(
-                f"The collection {where}.Dimensions must not have a size greater than {MAX_DIMENSIONS}."
-            )
-        if len({d["Name"] for d in dimensions}) != len(dimensions):
-            raise _ValueProblem(f"The parameter {where}.Dimensions must not contain duplicate names.")
+        if dimensions:
+            if len(dimensions) > MAX_DIMENSIONS:
+                raise _ValueProblem(
+                    f"The collection {where}.Dimensions must not have a size greater than {MAX_DIMENSIONS}."
+                )
+            if len({d["Name"] for d in dimensions}) != len(dimensions):
+                raise _ValueProblem(f"The parameter {where}.Dimensions must not contain duplicate names.")
         value, values, counts, stats = (
             datum.get("Value"), datum.get("Values"), datum.get("Counts"), datum.get("StatisticValues")
         )
@@ -148,19 +149,21 @@ class CloudWatchService(Service):
                 f"The parameters {where}.Value and {where}.StatisticValues are mutually exclusive and you have specified both."
             )
         resolution = datum.get("StorageResolution", 60)
-        if resolution not in (1, 60):
+        if resolution != 60 and resolution != 1:
             raise _ValueProblem(f"The parameter {where}.StorageResolution must be a value in the set [ 1, 60 ].")
-        timestamp = epoch(datum["Timestamp"]) if datum.get("Timestamp") is not None else now
+        stamp = datum.get("Timestamp")
+        timestamp = epoch(stamp) if stamp is not None else now
         if timestamp < now - TWO_WEEKS:
             raise _ValueProblem(f"The parameter {where}.Timestamp must specify a time within the past two weeks.")
         if timestamp > now + TWO_HOURS:
             raise _ValueProblem(
                 f"The parameter {where}.Timestamp must specify a time no more than two hours in the future."
             )
-        parts = []
+        sample = Sample(metric_key(namespace, datum["MetricName"], dimensions), timestamp,
+                        datum.get("Unit") or "None", resolution, [])
         if value is not None:
             _check_value(value, f"{where}.Value")
-            parts.append(statistics.from_samples([value]))
+            sample.values = [value]
         if values is not None:
             if counts is not None and len(counts) != len(values):
                 raise _ValueProblem(f"The parameters {where}.Values and {where}.Counts must be of the same size.")
@@ -173,8 +176,7 @@ class CloudWatchService(Service):
             for i, c in enumerate(counts or (), 1):
                 if not (math.isfinite(c) and c >= 0):
                     raise _ValueProblem(f"The value {c} for parameter {where}.Counts.member.{i} is invalid.")
-            if values and (counts is None or sum(counts) > 0):
-                parts.append(statistics.from_samples(values, counts))
+            sample.values, sample.counts = list(values), list(counts) if counts is not None else None
         if stats is not None:
             for member in ("SampleCount", "Sum", "Minimum", "Maximum"):
                 _check_value(stats[member], f"{where}.StatisticValues.{member}")
@@ -185,14 +187,10 @@ class CloudWatchService(Service):
                     f"The parameter {where}.StatisticValues.Maximum must be greater than or equal to "
                     f"{where}.StatisticValues.Minimum."
                 )
-            parts.append(statistics.from_statistic_set(
-                stats["SampleCount"], stats["Sum"], stats["Minimum"], stats["Maximum"]
-            ))
-        if not parts:
+            sample.statistic_set = (stats["SampleCount"], stats["Sum"], stats["Minimum"], stats["Maximum"])
+        if value is None and values is None and stats is None:
             raise missing_parameter(f"The parameter {where}.Value is required.")
-        aggregate = parts[0] if len(parts) == 1 else statistics.merge(parts)
-        key = metric_key(namespace, datum["MetricName"], dimensions)
-        return key, timestamp, datum.get("Unit") or "None", resolution, aggregate
+        return sample
 
     def list_metrics(
         self, Namespace=None, MetricName=None, Dimensions=None, NextToken=None, RecentlyActive=None,
