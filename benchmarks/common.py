@@ -14,7 +14,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -285,6 +284,7 @@ class Row:
     target_value: float | None = None
     comparable: bool = True       # False: moto answered something else (see note)
     note: str = ""
+    moto_display: str = ""        # shown instead of moto's number when it has none ("never")
 
     @property
     def ratio(self) -> float | None:
@@ -332,7 +332,7 @@ def table_lines(rows: list[Row]) -> list[str]:
             ratio += " (*)"
         met = {True: "yes", False: "NO", None: "n/a" if row.target else ""}[row.met]
         cells.append((row.workload, _number(row.sagewatch, row.unit),
-                      _number(row.moto, row.unit) if row.moto is not None else "-",
+                      _number(row.moto, row.unit) if row.moto is not None else (row.moto_display or "-"),
                       ratio, row.target, met))
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |"

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import boto3
 import pytest

@@ -54,7 +54,7 @@ class Sagewatch:
             self.metric_data, alarm_store, self.alarm_engine, tags,
             region=settings.region, account_id=settings.account_id,
         )
-        self.gateway = Gateway([self.logs, self.cloudwatch], region=settings.region)
+        self.gateway = Gateway([self.logs, self.cloudwatch])
 
     def start(self) -> None:
         self.alarm_engine.start()

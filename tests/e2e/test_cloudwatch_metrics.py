@@ -9,7 +9,6 @@ each test.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
 import pytest

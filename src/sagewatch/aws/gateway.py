@@ -69,8 +69,7 @@ def _accepted_arguments(method: Callable | None) -> frozenset[str] | None:
 
 
 class Gateway:
-    def __init__(self, services: list[Service], *, region: str = "us-east-1") -> None:
-        self.region = region
+    def __init__(self, services: list[Service]) -> None:
         self.validator = Validator()
         self.json = JSONProtocol()
         self.query = QueryProtocol()

@@ -34,6 +34,7 @@ class WireRequest:
     query_string: bytes
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    form: dict[str, str] | None = None  # the query protocol's fields, once read
 
 
 class Protocol:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import orjson
 from botocore.model import OperationModel, Shape
 
-from ...services.errors import AWSError, serialization_error
+from ...services.errors import serialization_error
 from ..models import ServiceSpec
 from .base import (
     Protocol,

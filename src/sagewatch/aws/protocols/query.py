@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 
 from botocore.model import OperationModel, Shape
 
-from ...services.errors import AWSError, serialization_error
+from ...services.errors import serialization_error
 from ..models import ServiceSpec
 from .base import Protocol, WireRequest, WireResponse, error_details, iso8601, parse_timestamp
 
@@ -28,11 +28,14 @@ class QueryProtocol(Protocol):
 
     @staticmethod
     def form(request: WireRequest) -> dict[str, str]:
-        """All form fields of a request: the body, plus the URL query string (GET requests)."""
-        text = request.body.decode("utf-8", errors="replace")
-        if request.query_string:
-            text = request.query_string.decode("latin-1") + "&" + text
-        return dict(parse_qsl(text, keep_blank_values=True))
+        """All form fields of a request: the body, plus the URL query string (GET requests).
+        Read once: routing needs Action, parsing needs the rest."""
+        if request.form is None:
+            text = request.body.decode("utf-8", errors="replace")
+            if request.query_string:
+                text = request.query_string.decode("latin-1") + "&" + text
+            request.form = dict(parse_qsl(text, keep_blank_values=True))
+        return request.form
 
     def parse(self, spec: ServiceSpec, operation: OperationModel, request: WireRequest) -> dict:
         tree: dict = {}

@@ -17,7 +17,6 @@ from collections.abc import Callable
 import orjson
 
 from ...store.alarms import Alarm, AlarmStore, HistoryItem
-from ...store.metrics import MetricKey
 from ...store.tags import TagStore
 from ..base import Service
 from ..errors import AWSError, Failure, query_path, serialization_error, validation_message

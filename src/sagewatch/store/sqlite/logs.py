@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 
 from .. import Conflict
 from ..log_blocks import MAX_BLOCK_SPAN_MS, Block, BlockInfo, EventRow, encode, merge
-from ..logs import LogGroup, LogStore, LogStream, Prefilter
+from ..logs import LogGroup, LogStore, LogStream
 from .database import Database
 from .tags import SQLiteTagStore
 
