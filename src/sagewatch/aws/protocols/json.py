@@ -29,18 +29,12 @@ from .base import (
     to_epoch_seconds,
 )
 
-_CONVERTED = frozenset({"timestamp", "blob"})
 # JSON has no literal for these; AWS SDKs send them as strings in float and double members.
 _NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
-_DECODED = _CONVERTED | {"float", "double"}
 
 
 class JSONProtocol(Protocol):
     name = "json"
-
-    def __init__(self) -> None:
-        self._decoders: dict[int, Callable] = {}
-        self._encoders: dict[int, Callable] = {}
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -56,25 +50,16 @@ class JSONProtocol(Protocol):
         if not isinstance(params, dict):
             raise serialization_error(None)
         shape = operation.input_shape
-        if shape is not None and contains_types(shape, _DECODED):
-            params = self._decoder(shape)(params)
+        if shape is not None:
+            params = _compile_decoder(shape)(params)
         return params
-
-    def _decoder(self, shape: Shape) -> Callable:
-        decoder = self._decoders.get(id(shape))
-        if decoder is None:
-            decoder = self._decoders[id(shape)] = _compile_decoder(shape)
-        return decoder
 
     # -- responses --------------------------------------------------------------------------
 
     def serialize(self, spec, operation, result, request_id) -> WireResponse:
         shape = operation.output_shape
-        if shape is not None and result and contains_types(shape, _CONVERTED):
-            encoder = self._encoders.get(id(shape))
-            if encoder is None:
-                encoder = self._encoders[id(shape)] = _compile_encoder(shape)
-            result = encoder(result)
+        if shape is not None and result:
+            result = _compile_encoder(shape)(result)
         return WireResponse(
             200,
             orjson.dumps(result or {}),
@@ -111,72 +96,6 @@ def _identity(value):
     return value
 
 
-def _memoized(compile_one: Callable) -> Callable:
-    """Compile each shape once; a recursive shape refers to itself through a trampoline."""
-    compiled: dict[tuple, Callable] = {}
-
-    def compile_shape(shape: Shape) -> Callable:
-        key = (id(shape._shape_resolver), shape.name)
-        if key not in compiled:
-            holder: list[Callable] = []
-            compiled[key] = lambda value: holder[0](value)
-            holder.append(compile_one(shape))
-            compiled[key] = holder[0]
-        return compiled[key]
-
-    return compile_shape
-
-
-@_memoized
-def _compile_decoder(shape: Shape) -> Callable:
-    """Turn JSON-native values into Python values for the subtrees that need it."""
-    if not contains_types(shape, _DECODED):
-        return _identity
-    kind = shape.type_name
-    if kind == "timestamp":
-        return parse_timestamp
-    if kind in ("float", "double"):
-        return _decode_number
-    if kind == "blob":
-        return _decode_blob
-    if kind == "structure":
-        members = {
-            name: _compile_decoder(member)
-            for name, member in shape.members.items()
-            if contains_types(member, _DECODED)
-        }
-
-        def decode_structure(value):
-            if not isinstance(value, dict):
-                return value
-            for name, decode in members.items():
-                item = value.get(name)
-                if item is not None:
-                    value[name] = decode(item)
-            return value
-
-        return decode_structure
-    if kind == "list":
-        decode_item = _compile_decoder(shape.member)
-
-        def decode_list(value):
-            if not isinstance(value, list):
-                return value
-            return [decode_item(item) if item is not None else None for item in value]
-
-        return decode_list
-    if kind == "map":
-        decode_value = _compile_decoder(shape.value)
-
-        def decode_map(value):
-            if not isinstance(value, dict):
-                return value
-            return {k: decode_value(v) if v is not None else None for k, v in value.items()}
-
-        return decode_map
-    return _identity
-
-
 def _decode_number(value):
     if type(value) is str:
         return _NON_FINITE.get(value, value)
@@ -192,36 +111,78 @@ def _decode_blob(value):
         raise serialization_error("Invalid base64 value for a blob member") from None
 
 
-@_memoized
-def _compile_encoder(shape: Shape) -> Callable:
-    """Turn Python values into JSON-native ones (timestamps → epoch seconds, blobs → base64)."""
-    if not contains_types(shape, _CONVERTED):
-        return _identity
-    kind = shape.type_name
-    if kind == "timestamp":
-        return lambda v: to_epoch_seconds(v) if isinstance(v, _dt.datetime) else v
-    if kind == "blob":
-        return lambda v: base64.b64encode(v).decode() if isinstance(v, (bytes, bytearray)) else v
-    if kind == "structure":
-        members = {
-            name: _compile_encoder(member)
-            for name, member in shape.members.items()
-            if contains_types(member, _CONVERTED)
-        }
+def _encode_timestamp(value):
+    return to_epoch_seconds(value) if isinstance(value, _dt.datetime) else value
 
-        def encode_structure(value):
-            out = dict(value)
-            for name, encode in members.items():
+
+def _encode_blob(value):
+    return base64.b64encode(value).decode() if isinstance(value, (bytes, bytearray)) else value
+
+
+class _ShapeWalker:
+    """Compiles, per shape, a function that converts the leaves of the given types and leaves
+    every other subtree untouched (it is not even visited). Recursive shapes refer to their own
+    compiled function through a trampoline. Reading converts in place (the parsed body is ours);
+    writing copies (the result belongs to the service)."""
+
+    def __init__(self, leaves: dict[str, Callable], *, copy: bool) -> None:
+        self.leaves = leaves
+        self.types = frozenset(leaves)
+        self.copy = copy
+        self._compiled: dict[tuple, Callable] = {}
+
+    def __call__(self, shape: Shape) -> Callable:
+        key = (id(shape._shape_resolver), shape.name)
+        if key not in self._compiled:
+            holder: list[Callable] = []
+            self._compiled[key] = lambda value: holder[0](value)
+            holder.append(self._compile(shape))
+            self._compiled[key] = holder[0]
+        return self._compiled[key]
+
+    def _compile(self, shape: Shape) -> Callable:
+        if not contains_types(shape, self.types):
+            return _identity
+        kind = shape.type_name
+        if kind in self.leaves:
+            return self.leaves[kind]
+        if kind == "structure":
+            return self._structure(shape)
+        if kind == "list":
+            item = self(shape.member)
+            return lambda v: [item(i) if i is not None else None for i in v] if isinstance(v, list) else v
+        if kind == "map":
+            entry = self(shape.value)
+            return lambda v: {k: entry(i) if i is not None else None for k, i in v.items()} \
+                if isinstance(v, dict) else v
+        return _identity
+
+    def _structure(self, shape: Shape) -> Callable:
+        members = {
+            name: self(member)
+            for name, member in shape.members.items()
+            if contains_types(member, self.types)
+        }
+        copy = self.copy
+
+        def walk_structure(value):
+            if not isinstance(value, dict):
+                return value
+            out = dict(value) if copy else value
+            for name, convert in members.items():
                 item = out.get(name)
                 if item is not None:
-                    out[name] = encode(item)
+                    out[name] = convert(item)
             return out
 
-        return encode_structure
-    if kind == "list":
-        encode_item = _compile_encoder(shape.member)
-        return lambda v: [encode_item(item) for item in v]
-    if kind == "map":
-        encode_value = _compile_encoder(shape.value)
-        return lambda v: {k: encode_value(item) for k, item in v.items()}
-    return _identity
+        return walk_structure
+
+
+# Reading: timestamps arrive as epoch seconds, blobs as base64, non-finite doubles as strings.
+_compile_decoder = _ShapeWalker(
+    {"timestamp": parse_timestamp, "blob": _decode_blob, "float": _decode_number,
+     "double": _decode_number},
+    copy=False,
+)
+# Writing: the reverse for timestamps and blobs.
+_compile_encoder = _ShapeWalker({"timestamp": _encode_timestamp, "blob": _encode_blob}, copy=True)
