@@ -129,12 +129,14 @@ class CloudWatchService(Service):
     def _sample(self, namespace: str, datum: dict, where: str, now: float) -> Sample:
         """One datum, checked as AWS checks it."""
         dimensions = datum.get("Dimensions") or ()
-        if dimensions:
+        key = metric_key(namespace, datum["MetricName"], dimensions)
+        if len(dimensions) > 1:
             if len(dimensions) > MAX_DIMENSIONS:
                 raise _ValueProblem(
                     f"The collection {where}.Dimensions must not have a size greater than {MAX_DIMENSIONS}."
                 )
-            if len({d["Name"] for d in dimensions}) != len(dimensions):
+            pairs = key.dimensions  # sorted by name: a repeated name sits next to itself
+            if any(pairs[i][0] == pairs[i + 1][0] for i in range(len(pairs) - 1)):
                 raise _ValueProblem(f"The parameter {where}.Dimensions must not contain duplicate names.")
         value, values, counts, stats = (
             datum.get("Value"), datum.get("Values"), datum.get("Counts"), datum.get("StatisticValues")
@@ -158,8 +160,7 @@ class CloudWatchService(Service):
             raise _ValueProblem(
                 f"The parameter {where}.Timestamp must specify a time no more than two hours in the future."
             )
-        sample = Sample(metric_key(namespace, datum["MetricName"], dimensions), timestamp,
-                        datum.get("Unit") or "None", resolution, [])
+        sample = Sample(key, timestamp, datum.get("Unit") or "None", resolution, [])
         if value is not None:
             _check_value(value, f"{where}.Value")
             sample.values = [value]

@@ -20,6 +20,9 @@ from .database import Database
 # A metric's last_seen is refreshed at most this often; ListMetrics only needs it to the hour.
 _SEEN_REFRESH_SECONDS = 60
 _ROLLUP_INTERVAL_SECONDS = 3600
+# Data for a slot may still arrive a little after its window ends (clock skew, batching agents).
+_CLOSE_SLACK_SECONDS = 30
+_MAX_PENDING_ROWS = 32
 
 
 def _dimensions_json(key: MetricKey) -> str:
@@ -40,7 +43,7 @@ class SQLiteMetricStore(MetricStore):
         self._seen: dict[int, int] = {}
         # Slots written since they were last compacted. Lost on restart, so the first compaction
         # after an open scans the whole table instead.
-        self._dirty: set[tuple[int, int, int, str]] = set()
+        self._dirty: dict[tuple[int, int, int, str], int] = {}  # slot -> rows appended since
         self._scan_all = True
         self._last_rollup = 0
         self._next_seq = (database.execute("SELECT MAX(seq) FROM metric_data").fetchone()[0] or 0) + 1
@@ -61,7 +64,9 @@ class SQLiteMetricStore(MetricStore):
                 ],
             )
         with self._lock:
-            self._dirty.update((ids[key], tier, start, unit) for key, tier, start, unit, _ in rows)
+            for key, tier, start, unit, _ in rows:
+                slot = (ids[key], tier, start, unit)
+                self._dirty[slot] = self._dirty.get(slot, 0) + 1
         return ids
 
     def _ensure_metrics(self, db, keys: set[MetricKey], seen_at: int) -> dict[MetricKey, int]:
@@ -132,7 +137,14 @@ class SQLiteMetricStore(MetricStore):
 
     def compact(self, merge: Merge, now: int) -> None:
         with self._lock:
-            dirty, self._dirty = self._dirty, set()
+            # A slot still receiving data (its window not over) would be merged again at the next
+            # run; it waits until it closes, unless its rows pile up (reads merge them all).
+            dirty = {
+                slot for slot, rows in self._dirty.items()
+                if rows >= _MAX_PENDING_ROWS or slot[2] + slot[1] + _CLOSE_SLACK_SECONDS < now
+            }
+            for slot in dirty:
+                del self._dirty[slot]
             scan_all, self._scan_all = self._scan_all, False
         if scan_all:
             dirty |= {
@@ -191,7 +203,9 @@ class SQLiteMetricStore(MetricStore):
                         "sum, minimum, maximum, distribution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (metric_id, coarser, start, unit, seq, *merge(parts)),
                     )
-                    self._dirty.add((metric_id, coarser, start, unit))
+                    with self._lock:
+                        slot = (metric_id, coarser, start, unit)
+                        self._dirty[slot] = self._dirty.get(slot, 0) + 1
                 db.execute("DELETE FROM metric_data WHERE tier = ? AND start < ?", (tier, cutoff))
             db.execute("DELETE FROM metric_data WHERE tier = 3600 AND start < ?",
                        (now - TIER_RETENTION_SECONDS[3600],))
