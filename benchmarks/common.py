@@ -20,7 +20,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p
 )
-from tests.server import CREDENTIALS, ServerProcess, free_port  # noqa: E402
+from tests.server import CREDENTIALS, ServerProcess, free_port, wait_until_serving  # noqa: E402
 
 os.environ.update(CREDENTIALS)
 
@@ -101,16 +100,9 @@ class Moto:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"moto exited early:\n{self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"moto did not start:\n{self.log_path.read_text()}")
+        wait_until_serving(self.process, f"{self.endpoint}/moto-api/data.json", "moto",
+                           self.log_path, timeout=60)
+        return self
 
     def __exit__(self, *exc) -> None:
         if self.process and self.process.poll() is None:

@@ -24,6 +24,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_serving(process: subprocess.Popen, url: str, name: str, log_path: Path,
+                       timeout: float) -> None:
+    """Poll ``url`` until the server answers; fail with its log if it exits or never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{name} did not start:\n{log_path.read_text()}")
+
+
 class ServerProcess:
     def __init__(self, data_dir: Path, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
         self.data_dir = Path(data_dir)
@@ -44,16 +59,9 @@ class ServerProcess:
              "--data-dir", str(self.data_dir), *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"sagewatch exited early:\n{self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/_sagewatch/health", timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"sagewatch did not start:\n{self.log_path.read_text()}")
+        wait_until_serving(self.process, f"{self.endpoint}/_sagewatch/health", "sagewatch",
+                           self.log_path, timeout=30)
+        return self
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
