@@ -44,6 +44,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moto-repeats", type=int, help="FilterLogEvents runs on moto (median)")
     parser.add_argument("--moto-filter-budget-s", type=float,
                         help="stop paging one moto FilterLogEvents after this many seconds")
+    cloudwatch = parser.add_argument_group("cloudwatch suite")
+    cloudwatch.add_argument("--put-scale", type=float,
+                            help="multiply every PutMetricData request count (default 1.0)")
+    cloudwatch.add_argument("--moto-put-budget-s", type=float,
+                            help="stop sending one PutMetricData cell to moto after this many seconds")
+    cloudwatch.add_argument("--datapoints", type=int,
+                            help="datapoints of the GetMetricData metric (default 1,000,000)")
+    cloudwatch.add_argument("--gmd-repeats", type=int, help="GetMetricData runs on sagewatch (median)")
+    cloudwatch.add_argument("--moto-gmd-budget-s", type=float,
+                            help="longest wait for one moto GetMetricData")
+    cloudwatch.add_argument("--alarms", type=int, help="alarms in the alarm-latency workload (default 100)")
     args = parser.parse_args(argv)
 
     if args.suite == "all":
