@@ -23,6 +23,8 @@ _ROLLUP_INTERVAL_SECONDS = 3600
 # Data for a slot may still arrive a little after its window ends (clock skew, batching agents).
 _CLOSE_SLACK_SECONDS = 30
 _MAX_PENDING_ROWS = 32
+# Slots merged per transaction: few fsyncs, yet writers never wait long for the lock.
+_SLOTS_PER_TRANSACTION = 200
 
 
 def _dimensions_json(key: MetricKey) -> str:
@@ -153,32 +155,35 @@ class SQLiteMetricStore(MetricStore):
                     "GROUP BY metric_id, tier, start, unit HAVING COUNT(*) > 1"
                 )
             }
-        for slot in dirty:
-            self._merge_slot(slot, merge)
+        due = sorted(dirty)
+        for first in range(0, len(due), _SLOTS_PER_TRANSACTION):
+            self._merge_slots(due[first:first + _SLOTS_PER_TRANSACTION], merge)
         if now - self._last_rollup >= _ROLLUP_INTERVAL_SECONDS or scan_all:
             self._roll_up(merge, now)
             self._last_rollup = now
 
-    def _merge_slot(self, slot: tuple[int, int, int, str], merge: Merge) -> None:
-        metric_id, tier, start, unit = slot
+    def _merge_slots(self, slots: list[tuple[int, int, int, str]], merge: Merge) -> None:
+        """Merge each slot's rows into one; one transaction (one fsync) for the lot."""
         with self.database.write() as db:
-            rows = db.execute(
-                "SELECT seq, sample_count, sum, minimum, maximum, distribution FROM metric_data "
-                "WHERE metric_id = ? AND tier = ? AND start = ? AND unit = ?",
-                slot,
-            ).fetchall()
-            if len(rows) < 2:
-                return
-            merged = merge([r[1:] for r in rows])
-            db.execute(
-                "DELETE FROM metric_data WHERE metric_id = ? AND tier = ? AND start = ? AND unit = ?",
-                slot,
-            )
-            db.execute(
-                "INSERT INTO metric_data (metric_id, tier, start, unit, seq, sample_count, sum, "
-                "minimum, maximum, distribution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (metric_id, tier, start, unit, max(r[0] for r in rows), *merged),
-            )
+            for slot in slots:
+                metric_id, tier, start, unit = slot
+                rows = db.execute(
+                    "SELECT seq, sample_count, sum, minimum, maximum, distribution FROM metric_data "
+                    "WHERE metric_id = ? AND tier = ? AND start = ? AND unit = ?",
+                    slot,
+                ).fetchall()
+                if len(rows) < 2:
+                    continue
+                merged = merge([r[1:] for r in rows])
+                db.execute(
+                    "DELETE FROM metric_data WHERE metric_id = ? AND tier = ? AND start = ? AND unit = ?",
+                    slot,
+                )
+                db.execute(
+                    "INSERT INTO metric_data (metric_id, tier, start, unit, seq, sample_count, sum, "
+                    "minimum, maximum, distribution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (metric_id, tier, start, unit, max(r[0] for r in rows), *merged),
+                )
 
     def _roll_up(self, merge: Merge, now: int) -> None:
         """Move each tier's rows past its retention into the next tier; drop what ages out."""
