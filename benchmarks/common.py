@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p
 )
-from tests.server import CREDENTIALS, ServerProcess, free_port, wait_until_serving  # noqa: E402
+from tests.server import CREDENTIALS, ServerProcess, free_port, make_client, wait_until_serving  # noqa: E402
 
 os.environ.update(CREDENTIALS)
 
@@ -116,19 +116,8 @@ class Moto:
 
 
 def boto3_client(service: str, endpoint: str):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        # No retries: a failed call must fail the benchmark, not hide inside a timing. moto can
-        # take minutes for one FilterLogEvents page over a million events.
-        config=Config(retries={"total_max_attempts": 1}, read_timeout=900, connect_timeout=10),
-    )
+    # moto can take minutes for one FilterLogEvents page over a million events.
+    return make_client(service, endpoint, read_timeout=900, connect_timeout=10)
 
 
 def rss_bytes(pid: int) -> int:

@@ -9,11 +9,9 @@ import subprocess
 import sys
 import uuid
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from .server import CREDENTIALS, ServerProcess
+from .server import ServerProcess, make_client
 
 
 @pytest.fixture(scope="session")
@@ -21,17 +19,6 @@ def server(tmp_path_factory):
     process = ServerProcess(tmp_path_factory.mktemp("sagewatch") / "data").start()
     yield process
     process.stop()
-
-
-def make_client(service: str, endpoint: str, **config):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        config=Config(retries={"max_attempts": 1}, **config),
-    )
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..conftest import make_client
+from ..server import make_client
 
 
 @pytest.fixture(scope="session")

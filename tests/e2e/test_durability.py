@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from ..conftest import make_client
+from ..server import make_client
 from ..server import ServerProcess
 from .helpers import now_ms, read_forward
 

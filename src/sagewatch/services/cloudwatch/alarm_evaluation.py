@@ -525,9 +525,9 @@ def _reason_data(config: AlarmConfig, d: _Decision, n: int, m: int, now: datetim
       fits that rule (e.g. two good points, N=M=2 -> one listed); it is inferred, not documented.
     """
     oldest_first = list(reversed(d.evaluated))
-    data: dict = {"version": "1.0", "queryDate": _reason_data_time(now)}
+    data: dict = {"version": "1.0", "queryDate": data_time(now)}
     if oldest_first:
-        data["startDate"] = _reason_data_time(oldest_first[0].timestamp)
+        data["startDate"] = data_time(oldest_first[0].timestamp)
     if config.unit:
         data["unit"] = config.unit
     if config.statistic_name:
@@ -556,7 +556,7 @@ def _justifying(d: _Decision, n: int, m: int) -> list[_Slot]:
 
 
 def _evaluated_entry(slot: _Slot) -> dict:
-    entry: dict = {"timestamp": _reason_data_time(slot.timestamp)}
+    entry: dict = {"timestamp": data_time(slot.timestamp)}
     if slot.real:
         entry["sampleCount"] = float(slot.point.sample_count)
         entry["value"] = float(slot.point.value)
@@ -575,18 +575,19 @@ def _retain(current_state: str) -> Evaluation:
     return Evaluation(state=current_state, reason="", reason_data={}, retained=True)
 
 
-def _utc(ts: datetime) -> datetime:
+def utc(ts: datetime) -> datetime:
     return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
 
 
 def _reason_time(ts: datetime) -> str:
     """ "26/10/23 16:42:00" -- day first, as in every AWS reason (AWS-recorded 26-10-2023)."""
-    return _utc(ts).strftime("%d/%m/%y %H:%M:%S")
+    return utc(ts).strftime("%d/%m/%y %H:%M:%S")
 
 
-def _reason_data_time(ts: datetime) -> str:
-    """ "2019-10-02T17:04:40.985+0000" -- milliseconds and a +0000 offset."""
-    ts = _utc(ts)
+def data_time(ts: datetime) -> str:
+    """Timestamps inside StateReasonData and HistoryData: "2019-10-02T17:04:40.985+0000" --
+    milliseconds and a +0000 offset."""
+    ts = utc(ts)
     return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}+0000"
 
 

@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Iterable
+
+from .alarm_evaluation import data_time, utc
 
 StateOf = Callable[[str], str]
 
@@ -133,26 +135,17 @@ def updated_reason(composite_arn: str, state: str) -> str:
 def triggering_alarms_data(alarms: Iterable[TriggeringAlarm]) -> dict:
     """``{"triggeringAlarms":[{"arn":...,"state":{"value":"ALARM","timestamp":"...+0000"}}]}``,
     most recent state change first (the order of AWS's example)."""
-    ordered = sorted(alarms, key=lambda a: _utc(a.timestamp), reverse=True)
+    ordered = sorted(alarms, key=lambda a: utc(a.timestamp), reverse=True)
     return {
         "triggeringAlarms": [
-            {"arn": a.arn, "state": {"value": a.state, "timestamp": _data_time(a.timestamp)}}
+            {"arn": a.arn, "state": {"value": a.state, "timestamp": data_time(a.timestamp)}}
             for a in ordered
         ]
     }
 
 
-def _utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
-
-
 def _long_time(ts: datetime) -> str:
-    return _utc(ts).strftime("%A %d %B, %Y %H:%M:%S UTC")
-
-
-def _data_time(ts: datetime) -> str:
-    ts = _utc(ts)
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}+0000"
+    return utc(ts).strftime("%A %d %B, %Y %H:%M:%S UTC")
 
 
 # --------------------------------------------------------------------------------------------

@@ -52,12 +52,6 @@ def utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, timezone.utc)
 
 
-def history_time(seconds: float) -> str:
-    """Timestamps inside HistoryData / StateReasonData: 2019-10-02T17:04:40.985+0000."""
-    moment = utc(seconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
-
-
 @dataclass(slots=True)
 class StateChange:
     """A transition, as handed to action handlers and event listeners."""

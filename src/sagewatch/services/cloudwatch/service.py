@@ -22,7 +22,8 @@ from ..base import Service
 from ..errors import AWSError, Failure, query_path, serialization_error, validation_message
 from ..pagination import InvalidToken, page_token, parse_page_token
 from . import alarm_rule, queries, statistics
-from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine, history_time
+from .alarm_evaluation import data_time
+from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine
 from .metrics import MetricData, Sample, align_start, dimensions_list, epoch, from_epoch, metric_key
 from .statistics import StatisticError, parse_statistic
 
@@ -493,7 +494,7 @@ class CloudWatchService(Service):
         view = self._describe_alarm(alarm)
         for key, value in list(view.items()):
             if hasattr(value, "timestamp"):
-                view[key] = history_time(value.timestamp())
+                view[key] = data_time(value)
         return view
 
     def describe_alarms(
