@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 import botocore.session
-from botocore.model import OperationModel, ServiceModel, Shape
+from botocore.model import OperationModel, ServiceModel
 
 
 @functools.cache
@@ -69,7 +69,3 @@ class ServiceSpec:
 @functools.cache
 def service_spec(name: str) -> ServiceSpec:
     return ServiceSpec(service_model(name))
-
-
-def members(shape: Shape) -> dict[str, Shape]:
-    return getattr(shape, "members", {}) or {}

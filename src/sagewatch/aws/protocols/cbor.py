@@ -29,7 +29,8 @@ class CBORProtocol(Protocol):
             raise serialization_error("Invalid CBOR in request body") from None
         if not isinstance(params, dict):
             raise serialization_error("Expected a CBOR map as the request body")
-        return _normalise(params)
+        # cbor2 already decodes tag-1 timestamps to UTC datetimes: nothing to convert.
+        return params
 
     def serialize(self, spec, operation, result, request_id) -> WireResponse:
         body = cbor2.dumps(result or {}, datetime_as_timestamp=True, timezone=_dt.timezone.utc)
@@ -46,16 +47,3 @@ class CBORProtocol(Protocol):
         if error.message is not None:
             body["message"] = error.message
         return WireResponse(status, cbor2.dumps(body), headers)
-
-
-def _normalise(value):
-    """cbor2 decodes some items into types the service layer does not expect."""
-    if isinstance(value, dict):
-        return {k: _normalise(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_normalise(v) for v in value]
-    if isinstance(value, _dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=_dt.timezone.utc)
-    if isinstance(value, cbor2.CBORTag) and value.tag == 1:
-        return _dt.datetime.fromtimestamp(value.value, _dt.timezone.utc)
-    return value

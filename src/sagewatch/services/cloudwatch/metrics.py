@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
 
 from ...store.metrics import TIER_RETENTION_SECONDS, Metric, MetricKey, MetricStore, StoredAggregate
 from . import statistics
@@ -239,7 +238,3 @@ def epoch(value: _dt.datetime) -> float:
 
 def from_epoch(seconds: float) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc)
-
-
-def series_arrays(timestamps: list[int], values: list[float]) -> tuple[np.ndarray, np.ndarray]:
-    return np.asarray(timestamps, dtype=np.int64), np.asarray(values, dtype=np.float64)
