@@ -111,8 +111,7 @@ class Validator:
             if not isinstance(value, list):
                 failures.append(Failure(path, value, "Member must be a list", True))
                 return
-            if (low is not None and len(value) < low) or (high is not None and len(value) > high):
-                _check_length(len(value), JavaText(java_repr(value, shape)), path, low, high, failures)
+            _check_collection_length(value, shape, path, low, high, failures)
             for index, item in enumerate(value, 1):
                 if item is not None:
                     item_check(item, path + (index,), failures)
@@ -128,8 +127,7 @@ class Validator:
             if not isinstance(value, dict):
                 failures.append(Failure(path, value, "Member must be a map", True))
                 return
-            if (low is not None and len(value) < low) or (high is not None and len(value) > high):
-                _check_length(len(value), JavaText(java_repr(value, shape)), path, low, high, failures)
+            _check_collection_length(value, shape, path, low, high, failures)
             for key, item in value.items():
                 key_check(key, path, failures)
                 if item is not None:
@@ -186,6 +184,13 @@ class Validator:
             _check_length(len(value), value, path, low, high, failures)
 
         return check
+
+
+def _check_collection_length(value, shape: Shape, path, low, high, failures) -> None:
+    """A list or map's length; the value is printed (Java-style) only when it is out of range."""
+    length = len(value)
+    if (low is not None and length < low) or (high is not None and length > high):
+        _check_length(length, JavaText(java_repr(value, shape)), path, low, high, failures)
 
 
 def java_repr(value: object, shape: Shape) -> str:
