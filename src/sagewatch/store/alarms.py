@@ -43,7 +43,8 @@ class AlarmStore:
         types: Sequence[str] | None = None, state: str | None = None, after: str | None = None,
         limit: int | None = None,
     ) -> list[Alarm]: ...
-    def delete_alarms(self, names: Sequence[str]) -> None: ...
+    def delete_alarms(self, names: Sequence[str], history: Sequence[HistoryItem] = ()) -> None:
+        """Delete alarms and append history items, atomically."""
     def add_history(self, items: Sequence[HistoryItem]) -> None: ...
     def history(
         self, *, name: str | None, types: Sequence[str], item_type: str | None, start: float | None,

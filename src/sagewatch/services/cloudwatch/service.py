@@ -199,7 +199,7 @@ class CloudWatchService(Service):
     ):
         now = self.clock()
         seen_since = int(now - (THREE_HOURS if RecentlyActive == "PT3H" else TWO_WEEKS))
-        after = self._token_number(NextToken, "metrics")
+        after = _resume_after(NextToken, "metrics", int) or 0
         wanted = [(f["Name"], f.get("Value")) for f in Dimensions or ()]
         found = []
         while len(found) <= LIST_METRICS_PAGE:
@@ -218,7 +218,7 @@ class CloudWatchService(Service):
             for m in found[:LIST_METRICS_PAGE]
         ]}
         if len(found) > LIST_METRICS_PAGE:
-            result["NextToken"] = _token("metrics", found[LIST_METRICS_PAGE - 1].id)
+            result["NextToken"] = page_token("metrics", found[LIST_METRICS_PAGE - 1].id)
         if IncludeLinkedAccounts:
             result["OwningAccounts"] = [self.account_id] * len(result["Metrics"])
         return result
@@ -282,7 +282,7 @@ class CloudWatchService(Service):
         utc_offset = _utc_offset((LabelOptions or {}).get("Timezone"))
         results = queries.run(plan, self.data, start=start, end=end, utc_offset=utc_offset)
         descending = (ScanBy or "TimestampDescending") == "TimestampDescending"
-        skip = self._token_number(NextToken, "metric-data") if NextToken else 0
+        skip = _resume_after(NextToken, "metric-data", int) or 0
         budget = MaxDatapoints or MAX_METRIC_DATA_DATAPOINTS
         out, emitted, remaining = [], 0, False
         labels = _default_labels(MetricDataQueries)
@@ -315,7 +315,7 @@ class CloudWatchService(Service):
                 })
         result: dict = {"MetricDataResults": out, "Messages": []}
         if remaining:
-            result["NextToken"] = _token("metric-data", skip + sum(len(r["Values"]) for r in out))
+            result["NextToken"] = page_token("metric-data", skip + sum(len(r["Values"]) for r in out))
         return result
 
     def _time_range(self, start_time, end_time, period, now, *, code):
@@ -502,7 +502,7 @@ class CloudWatchService(Service):
         ParentsOfAlarmName=None, StateValue=None, ActionPrefix=None, MaxRecords=None, NextToken=None,
     ):
         limit = MaxRecords or 50
-        after = self._token_text(NextToken, "alarms")
+        after = _resume_after(NextToken, "alarms", str)
         types = AlarmTypes or [METRIC_ALARM]
         if ChildrenOfAlarmName is not None or ParentsOfAlarmName is not None:
             if ChildrenOfAlarmName is not None and ParentsOfAlarmName is not None:
@@ -535,7 +535,7 @@ class CloudWatchService(Service):
             "CompositeAlarms": [self._describe_alarm(a) for a in page if a.alarm_type == COMPOSITE_ALARM],
         }
         if len(found) > limit:
-            result["NextToken"] = _token("alarms", page[-1].name)
+            result["NextToken"] = page_token("alarms", page[-1].name)
         return result
 
     def _related_alarms(self, children_of: str | None, parents_of: str | None) -> set[str]:
@@ -603,15 +603,16 @@ class CloudWatchService(Service):
             # "If you specify an incorrect alarm name ... no alarms are deleted."
             raise AWSError("ResourceNotFound", f"Alarm(s) {', '.join(sorted(missing))} not found.")
         now = self.clock()
-        for alarm in existing:
-            self.alarms.add_history([HistoryItem(
-                alarm.name, alarm.alarm_type, now, "ConfigurationUpdate", f'Alarm "{alarm.name}" deleted',
-                orjson.dumps({"type": "Delete", "version": "1.0",
-                              "deletedAlarm": self._history_view(alarm)}).decode(),
-            )])
-        self.alarms.delete_alarms(AlarmNames)
+        history = [
+            HistoryItem(alarm.name, alarm.alarm_type, now, "ConfigurationUpdate",
+                        f'Alarm "{alarm.name}" deleted',
+                        orjson.dumps({"type": "Delete", "version": "1.0",
+                                      "deletedAlarm": self._history_view(alarm)}).decode())
+            for alarm in existing
+        ]
+        self.alarms.delete_alarms(AlarmNames, history)
         for name in AlarmNames:
-            self.tags.remove_tags(self.engine.arn(name), list(self.tags.get_tags(self.engine.arn(name))))
+            self.tags.clear_tags(self.engine.arn(name))
         self.engine.alarms_deleted(AlarmNames)
         return {}
 
@@ -632,7 +633,7 @@ class CloudWatchService(Service):
         StartDate=None, EndDate=None, MaxRecords=None, NextToken=None, ScanBy=None,
     ):
         ascending = ScanBy == "TimestampAscending"
-        after = self._token_number(NextToken, "history") if NextToken else None
+        after = _resume_after(NextToken, "history", int)
         limit = MaxRecords or 100
         items = self.alarms.history(
             name=AlarmName, types=AlarmTypes or [METRIC_ALARM], item_type=HistoryItemType,
@@ -645,7 +646,7 @@ class CloudWatchService(Service):
             for i in items[:limit]
         ]}
         if len(items) > limit:
-            result["NextToken"] = _token("history", items[limit - 1].id)
+            result["NextToken"] = page_token("history", items[limit - 1].id)
         return result
 
     def enable_alarm_actions(self, AlarmNames):
@@ -689,12 +690,9 @@ class CloudWatchService(Service):
             except StatisticError:
                 raise invalid_value(f"The value {single['Stat']} for parameter Stat is not supported.") from None
             single = {**single, "Dimensions": single.get("Dimensions") or []}
-            identity = ["single", single["Namespace"], single["MetricName"],
-                        sorted([d["Name"], d["Value"]] for d in single["Dimensions"]), single["Stat"]]
         else:
             queries.plan(MetricMathAnomalyDetector["MetricDataQueries"], parameter="MetricDataQueries")
-            identity = ["math", MetricMathAnomalyDetector["MetricDataQueries"]]
-        detector_id = _detector_id(identity)
+        detector_id = _detector_id(single, MetricMathAnomalyDetector)
         # AWS describes a detector made with Configuration={} (or none) as {"ExcludedTimeRanges": []}
         # (AWS-recorded, localstack test_anomaly_detector_lifecycle).
         definition = {"Configuration": {"ExcludedTimeRanges": [], **(Configuration or {})}}
@@ -729,13 +727,13 @@ class CloudWatchService(Service):
             if Dimensions and sorted([d["Name"], d["Value"]] for d in single["Dimensions"]) != wanted_dims:
                 continue
             found.append((detector_id, definition))
-        after = self._token_text(NextToken, "detectors")
+        after = _resume_after(NextToken, "detectors", str)
         if after is not None:
             found = [f for f in found if f[0] > after]
         limit = MaxResults or 100
         result: dict = {"AnomalyDetectors": [self._describe_detector(i, d) for i, d in found[:limit]]}
         if len(found) > limit:
-            result["NextToken"] = _token("detectors", found[limit - 1][0])
+            result["NextToken"] = page_token("detectors", found[limit - 1][0])
         return result
 
     def _describe_detector(self, detector_id: str, definition: dict) -> dict:
@@ -757,13 +755,7 @@ class CloudWatchService(Service):
         if AnomalyDetectorId is None:
             single = SingleMetricAnomalyDetector or {
                 "Namespace": Namespace, "MetricName": MetricName, "Dimensions": Dimensions or [], "Stat": Stat}
-            if MetricMathAnomalyDetector:
-                identity = ["math", MetricMathAnomalyDetector["MetricDataQueries"]]
-            else:
-                identity = ["single", single.get("Namespace"), single.get("MetricName"),
-                            sorted([d["Name"], d["Value"]] for d in single.get("Dimensions") or ()),
-                            single.get("Stat")]
-            AnomalyDetectorId = _detector_id(identity)
+            AnomalyDetectorId = _detector_id(single, MetricMathAnomalyDetector)
         if not self.alarms.delete_anomaly_detector(AnomalyDetectorId):
             raise AWSError("ResourceNotFoundException", "This anomaly detection model does not exist.")
         return {}
@@ -790,24 +782,6 @@ class CloudWatchService(Service):
     def list_tags_for_resource(self, ResourceARN):
         self._alarm_from_arn(ResourceARN)
         return {"Tags": [{"Key": k, "Value": v} for k, v in sorted(self.tags.get_tags(ResourceARN).items())]}
-
-    # == tokens ====================================================================================
-
-    def _token_number(self, token: str | None, kind: str) -> int:
-        if token is None:
-            return 0
-        value = _parse_token(token, kind)
-        if not isinstance(value, int):
-            raise AWSError("InvalidNextToken", "The service cannot find the pagination token.")
-        return value
-
-    def _token_text(self, token: str | None, kind: str) -> str | None:
-        if token is None:
-            return None
-        value = _parse_token(token, kind)
-        if not isinstance(value, str):
-            raise AWSError("InvalidNextToken", "The service cannot find the pagination token.")
-        return value
 
 
 # Where AWS's front end lists an enum in another order than the botocore model does (AWS-recorded:
@@ -887,16 +861,27 @@ def _utc_offset(timezone: str | None) -> int:
     return sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
 
 
-def _detector_id(identity: list) -> str:
+def _detector_id(single: dict | None, math: dict | None) -> str:
+    """A detector's id follows from what it models (so Put replaces, and Delete can name it by
+    the same members): the metric and statistic, or the math queries."""
+    if math:
+        identity = ["math", math["MetricDataQueries"]]
+    else:
+        identity = ["single", single.get("Namespace"), single.get("MetricName"),
+                    sorted([d["Name"], d["Value"]] for d in single.get("Dimensions") or ()),
+                    single.get("Stat")]
     return str(uuid.uuid5(uuid.NAMESPACE_URL, orjson.dumps(identity).decode()))
 
 
-def _token(kind: str, value) -> str:
-    return page_token(kind, value)
-
-
-def _parse_token(token: str, kind: str):
+def _resume_after(token: str | None, kind: str, key_type: type):
+    """The key a listing token of ``kind`` carries (None without a token); a token that is not
+    one of ours for this listing is InvalidNextToken."""
+    if token is None:
+        return None
     try:
-        return parse_page_token(kind, token)
+        key = parse_page_token(kind, token)
     except InvalidToken:
-        raise AWSError("InvalidNextToken", "The service cannot find the pagination token.") from None
+        key = None
+    if not isinstance(key, key_type):
+        raise AWSError("InvalidNextToken", "The service cannot find the pagination token.")
+    return key

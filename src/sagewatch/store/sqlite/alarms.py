@@ -74,9 +74,10 @@ class SQLiteAlarmStore(AlarmStore):
             sql += f" LIMIT {int(limit)}"
         return [_alarm(r) for r in self.database.execute(sql, args)]
 
-    def delete_alarms(self, names) -> None:
+    def delete_alarms(self, names, history=()) -> None:
         with self.database.write() as db:
             db.executemany("DELETE FROM alarms WHERE name = ?", [(n,) for n in names])
+            self._insert_history(db, history)
 
     def add_history(self, items) -> None:
         with self.database.write() as db:

@@ -32,3 +32,6 @@ class SQLiteTagStore(TagStore):
         with self.database.write() as db:
             db.executemany("DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, k) for k in keys])
 
+    def clear_tags(self, arn: str) -> None:
+        with self.database.write() as db:
+            db.execute("DELETE FROM tags WHERE arn = ?", (arn,))
