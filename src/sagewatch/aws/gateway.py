@@ -106,9 +106,7 @@ class Gateway:
         spec = binding.spec if binding else None
         operation = binding.operations.get(operation_name) if binding and operation_name else None
         try:
-            if binding is None:
-                raise unknown_operation(None)
-            if operation is None:
+            if operation is None:  # no such service, or no such operation in it
                 raise unknown_operation(None)
             if operation.method is None:
                 raise AWSError(

@@ -231,7 +231,7 @@ class AlarmEngine:
                 if alarm is not None:
                     self._recheck_suppression(alarm, now)
                 return
-            tick = 10 if _period_of(alarm) < 60 else 60
+            tick = _tick(_period_of(alarm))
             self._schedule(name, (math.floor(now / tick) + 1) * tick + 0.05)
             self._evaluate_metric_alarm(alarm, now)
 
@@ -260,7 +260,7 @@ class AlarmEngine:
 
     def _datapoints(self, alarm: Alarm, period: int, count: int, now: float) -> list[Datapoint]:
         """The evaluation range, oldest first, one entry per period (value None when missing)."""
-        tick = 10 if period < 60 else 60
+        tick = _tick(period)
         end = math.ceil(now / tick) * tick
         start = end - (count + 1) * period  # one extra: the newest may be still in progress
         values = self._period_values(alarm, start, end, period)
@@ -489,6 +489,11 @@ class AlarmEngine:
 
     def expire_history(self) -> None:
         self.store.expire_history(self.clock() - HISTORY_RETENTION_SECONDS)
+
+
+def _tick(period: int) -> int:
+    """How often an alarm is evaluated: every 10 s for 10/30 s periods, else every minute (AWS)."""
+    return 10 if period < 60 else 60
 
 
 def _period_of(alarm: Alarm) -> int:

@@ -118,7 +118,7 @@ class LogsService(Service):
     def _name_from_identifier(self, identifier: str) -> str:
         if identifier.startswith("arn:"):
             parts = identifier.split(":", 6)
-            if len(parts) < 7 or parts[2] != "logs" or not parts[5] == "log-group":
+            if len(parts) < 7 or parts[2] != "logs" or parts[5] != "log-group":
                 raise invalid_parameter(f"Invalid log group ARN: {identifier}")
             name = parts[6]
             return name[:-2] if name.endswith(":*") else name
