@@ -10,14 +10,14 @@ Validation runs in two passes, both derived from the same botocore shapes:
 2. when the fast check says no, a *reporting check* walks the value again and lists every
    failure with its path, for the service to word as AWS does.
 
-The protocols hand us Python values (dict, list, str, int, float, bool, datetime, bytes). A value
+The protocols hand us Python values (dict, list, str, int, float, bool, bytes; timestamps as
+epoch seconds, a float). A value
 of the wrong Python type is a *type* failure (the wire body could not be read as the model
 says); anything else is a *constraint* failure.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import itertools
 import re
 from collections.abc import Callable
@@ -25,6 +25,7 @@ from collections.abc import Callable
 from botocore.model import Shape
 
 from ..services.errors import Failure, JavaText
+from .protocols.base import TIMESTAMP_MAX, TIMESTAMP_MIN
 
 Check = Callable[[object, tuple, list], None]
 
@@ -80,7 +81,7 @@ class Validator:
         if kind == "boolean":
             return _type_check(lambda v: isinstance(v, bool), "boolean")
         if kind == "timestamp":
-            return _type_check(lambda v: isinstance(v, _dt.datetime), "timestamp")
+            return _type_check(lambda v: type(v) is float and TIMESTAMP_MIN <= v <= TIMESTAMP_MAX, "timestamp")
         if kind == "blob":
             return self._compile_blob(shape)
         return lambda value, path, failures: None
@@ -270,7 +271,7 @@ class FastCheckCompiler:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.names: dict[str, str] = {}  # shape name -> function name
-        self.constants: dict[str, object] = {"_datetime": _dt.datetime}
+        self.constants: dict[str, object] = {}
         self.counter = itertools.count()
 
     def compile(self, shape: Shape) -> Callable[[object], bool]:
@@ -389,7 +390,7 @@ class FastCheckCompiler:
         if kind == "boolean":
             return f"type({var}) is bool"
         if kind == "timestamp":
-            return f"isinstance({var}, _datetime)"
+            return f"(type({var}) is float and {TIMESTAMP_MIN!r} <= {var} <= {TIMESTAMP_MAX!r})"
         if kind == "blob":
             return f"isinstance({var}, (bytes, bytearray))" + self._blob_bounds(shape, var)
         return f"{self._function_for(shape)}({var})"

@@ -3,11 +3,17 @@
 A protocol turns request bytes into the Python values the service model describes (and the
 service's result back into bytes). It knows nothing about any service's operations: everything
 comes from the botocore shapes it is handed.
+
+Values reach services as: dict (structure, map), list, str, int (integer, long), int or float
+(float, double), bool, bytes (blob) and, for timestamps, **epoch seconds as a float** whatever
+the wire carried (a number, ISO 8601 text, a CBOR tag-1 date). Services do arithmetic on time,
+and a float costs nothing to make from a JSON number. Results go the other way as datetimes.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from botocore.model import OperationModel, Shape
@@ -16,6 +22,9 @@ from ...services.errors import AWSError
 from ..models import ServiceSpec
 
 EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+# The instants a timestamp may name: those a datetime can hold (0001-01-01 to 9999-12-31, UTC).
+TIMESTAMP_MIN = -62135596800.0
+TIMESTAMP_MAX = 253402300799.999
 
 
 @dataclass(slots=True)
@@ -108,10 +117,6 @@ def to_epoch_seconds(value: _dt.datetime) -> float:
     return int(seconds) if seconds.is_integer() else round(seconds, 3)
 
 
-def from_epoch_seconds(value: float) -> _dt.datetime:
-    return _dt.datetime.fromtimestamp(value, _dt.timezone.utc)
-
-
 def parse_iso8601(text: str) -> _dt.datetime:
     """ISO 8601 as AWS clients write it ('2026-11-25T10:00:00Z', with or without fraction)."""
     cleaned = text.strip()
@@ -124,23 +129,34 @@ def parse_iso8601(text: str) -> _dt.datetime:
 
 
 def parse_timestamp(value: object) -> object:
-    """A timestamp sent as epoch seconds or ISO 8601; anything else is left for validation."""
+    """A timestamp as services receive it, epoch seconds (float), from epoch seconds, ISO 8601
+    text or a datetime; anything else (or an instant out of range) is left for validation."""
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
         try:
-            return from_epoch_seconds(value)
-        except (OverflowError, ValueError, OSError):
+            seconds = float(value)
+        except OverflowError:
             return value
+        return seconds if TIMESTAMP_MIN <= seconds <= TIMESTAMP_MAX else value
+    if isinstance(value, _dt.datetime):
+        return epoch_seconds(value)
     if isinstance(value, str):
         try:
-            return parse_iso8601(value)
+            return epoch_seconds(parse_iso8601(value))
         except ValueError:
             try:
-                return from_epoch_seconds(float(value))
-            except (OverflowError, ValueError, OSError):
+                seconds = float(value)
+            except ValueError:
                 return value
+            return seconds if TIMESTAMP_MIN <= seconds <= TIMESTAMP_MAX else value
     return value
+
+
+def epoch_seconds(value: _dt.datetime) -> float:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.timezone.utc)
+    return value.timestamp()
 
 
 def iso8601(value: _dt.datetime) -> str:
@@ -148,3 +164,69 @@ def iso8601(value: _dt.datetime) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(_dt.timezone.utc)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+# -- walking a value through its shape ---------------------------------------------------------
+
+
+def _identity(value):
+    return value
+
+
+class ShapeWalker:
+    """Compiles, per shape, a function that converts the leaves of the given types and leaves
+    every other subtree untouched (it is not even visited). Recursive shapes refer to their own
+    compiled function through a trampoline. Reading converts in place (the parsed body is ours);
+    writing copies (the result belongs to the service)."""
+
+    def __init__(self, leaves: dict[str, Callable], *, copy: bool) -> None:
+        self.leaves = leaves
+        self.types = frozenset(leaves)
+        self.copy = copy
+        self._compiled: dict[tuple, Callable] = {}
+
+    def __call__(self, shape: Shape) -> Callable:
+        key = (id(shape._shape_resolver), shape.name)
+        if key not in self._compiled:
+            holder: list[Callable] = []
+            self._compiled[key] = lambda value: holder[0](value)
+            holder.append(self._compile(shape))
+            self._compiled[key] = holder[0]
+        return self._compiled[key]
+
+    def _compile(self, shape: Shape) -> Callable:
+        if not contains_types(shape, self.types):
+            return _identity
+        kind = shape.type_name
+        if kind in self.leaves:
+            return self.leaves[kind]
+        if kind == "structure":
+            return self._structure(shape)
+        if kind == "list":
+            item = self(shape.member)
+            return lambda v: [item(i) if i is not None else None for i in v] if isinstance(v, list) else v
+        if kind == "map":
+            entry = self(shape.value)
+            return lambda v: {k: entry(i) if i is not None else None for k, i in v.items()} \
+                if isinstance(v, dict) else v
+        return _identity
+
+    def _structure(self, shape: Shape) -> Callable:
+        members = {
+            name: self(member)
+            for name, member in shape.members.items()
+            if contains_types(member, self.types)
+        }
+        copy = self.copy
+
+        def walk_structure(value):
+            if not isinstance(value, dict):
+                return value
+            out = dict(value) if copy else value
+            for name, convert in members.items():
+                item = out.get(name)
+                if item is not None:
+                    out[name] = convert(item)
+            return out
+
+        return walk_structure

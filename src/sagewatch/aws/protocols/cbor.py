@@ -1,8 +1,9 @@
 """Smithy RPC v2 CBOR (``POST /service/<ServiceName>/operation/<Operation>``).
 
 CBOR carries every model type natively (timestamps as tag 1 epoch seconds, blobs as byte
-strings), so a request body decodes straight into the values the service expects and a result
-encodes straight back; only the error envelope is protocol-specific.
+strings), so a request body decodes nearly straight into the values the service expects (only
+timestamps are walked, from cbor2's datetimes to epoch seconds) and a result encodes straight
+back; only the error envelope is protocol-specific.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as _dt
 import cbor2
 
 from ...services.errors import serialization_error
-from .base import Protocol, WireRequest, WireResponse, error_details
+from .base import Protocol, ShapeWalker, WireRequest, WireResponse, error_details, parse_timestamp
 
 _HEADERS = {"content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
 
@@ -29,7 +30,10 @@ class CBORProtocol(Protocol):
             raise serialization_error("Invalid CBOR in request body") from None
         if not isinstance(params, dict):
             raise serialization_error("Expected a CBOR map as the request body")
-        # cbor2 already decodes tag-1 timestamps to UTC datetimes: nothing to convert.
+        shape = operation.input_shape
+        if shape is not None:
+            # cbor2 decodes tag-1 timestamps to datetimes; services take epoch seconds.
+            params = _decode(shape)(params)
         return params
 
     def serialize(self, spec, operation, result, request_id) -> WireResponse:
@@ -47,3 +51,6 @@ class CBORProtocol(Protocol):
         if error.message is not None:
             body["message"] = error.message
         return WireResponse(status, cbor2.dumps(body), headers)
+
+
+_decode = ShapeWalker({"timestamp": parse_timestamp}, copy=False)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
-from collections.abc import Callable
-
 import orjson
 from botocore.model import OperationModel, Shape
 
@@ -21,9 +19,9 @@ from ...services.errors import serialization_error
 from ..models import ServiceSpec
 from .base import (
     Protocol,
+    ShapeWalker,
     WireRequest,
     WireResponse,
-    contains_types,
     error_details,
     parse_timestamp,
     to_epoch_seconds,
@@ -96,10 +94,6 @@ def _content_type(spec: ServiceSpec | None) -> str:
 # -- compiled converters ----------------------------------------------------------------------
 
 
-def _identity(value):
-    return value
-
-
 def _decode_number(value):
     if type(value) is str:
         return _NON_FINITE.get(value, value)
@@ -123,71 +117,12 @@ def _encode_blob(value):
     return base64.b64encode(value).decode() if isinstance(value, (bytes, bytearray)) else value
 
 
-class _ShapeWalker:
-    """Compiles, per shape, a function that converts the leaves of the given types and leaves
-    every other subtree untouched (it is not even visited). Recursive shapes refer to their own
-    compiled function through a trampoline. Reading converts in place (the parsed body is ours);
-    writing copies (the result belongs to the service)."""
-
-    def __init__(self, leaves: dict[str, Callable], *, copy: bool) -> None:
-        self.leaves = leaves
-        self.types = frozenset(leaves)
-        self.copy = copy
-        self._compiled: dict[tuple, Callable] = {}
-
-    def __call__(self, shape: Shape) -> Callable:
-        key = (id(shape._shape_resolver), shape.name)
-        if key not in self._compiled:
-            holder: list[Callable] = []
-            self._compiled[key] = lambda value: holder[0](value)
-            holder.append(self._compile(shape))
-            self._compiled[key] = holder[0]
-        return self._compiled[key]
-
-    def _compile(self, shape: Shape) -> Callable:
-        if not contains_types(shape, self.types):
-            return _identity
-        kind = shape.type_name
-        if kind in self.leaves:
-            return self.leaves[kind]
-        if kind == "structure":
-            return self._structure(shape)
-        if kind == "list":
-            item = self(shape.member)
-            return lambda v: [item(i) if i is not None else None for i in v] if isinstance(v, list) else v
-        if kind == "map":
-            entry = self(shape.value)
-            return lambda v: {k: entry(i) if i is not None else None for k, i in v.items()} \
-                if isinstance(v, dict) else v
-        return _identity
-
-    def _structure(self, shape: Shape) -> Callable:
-        members = {
-            name: self(member)
-            for name, member in shape.members.items()
-            if contains_types(member, self.types)
-        }
-        copy = self.copy
-
-        def walk_structure(value):
-            if not isinstance(value, dict):
-                return value
-            out = dict(value) if copy else value
-            for name, convert in members.items():
-                item = out.get(name)
-                if item is not None:
-                    out[name] = convert(item)
-            return out
-
-        return walk_structure
-
-
 # Reading: timestamps arrive as epoch seconds, blobs as base64, non-finite doubles as strings.
-_decode = _ShapeWalker({"timestamp": parse_timestamp, "blob": _decode_blob}, copy=False)
-_decode_with_numbers = _ShapeWalker(
+_decode = ShapeWalker({"timestamp": parse_timestamp, "blob": _decode_blob}, copy=False)
+_decode_with_numbers = ShapeWalker(
     {"timestamp": parse_timestamp, "blob": _decode_blob, "float": _decode_number,
      "double": _decode_number},
     copy=False,
 )
 # Writing: the reverse for timestamps and blobs.
-_compile_encoder = _ShapeWalker({"timestamp": _encode_timestamp, "blob": _encode_blob}, copy=True)
+_compile_encoder = ShapeWalker({"timestamp": _encode_timestamp, "blob": _encode_blob}, copy=True)

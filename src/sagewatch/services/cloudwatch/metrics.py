@@ -230,11 +230,5 @@ class MetricData:
         )
 
 
-def epoch(value: _dt.datetime) -> float:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=_dt.timezone.utc)
-    return value.timestamp()
-
-
 def from_epoch(seconds: float) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc)

@@ -8,6 +8,7 @@ protocol the request came in on, and lists several problems one per line.
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import re
 import time
@@ -24,7 +25,7 @@ from ..pagination import InvalidToken, page_token, parse_page_token
 from . import alarm_rule, queries, statistics
 from .alarm_evaluation import data_time
 from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine
-from .metrics import MetricData, Sample, align_start, dimensions_list, epoch, from_epoch, metric_key
+from .metrics import MetricData, Sample, align_start, dimensions_list, from_epoch, metric_key
 from .statistics import StatisticError, parse_statistic
 
 MAX_DATUMS = 1000
@@ -154,7 +155,7 @@ class CloudWatchService(Service):
         if resolution != 60 and resolution != 1:
             raise _ValueProblem(f"The parameter {where}.StorageResolution must be a value in the set [ 1, 60 ].")
         stamp = datum.get("Timestamp")
-        timestamp = epoch(stamp) if stamp is not None else now
+        timestamp = stamp if stamp is not None else now
         if timestamp < now - TWO_WEEKS:
             raise _ValueProblem(f"The parameter {where}.Timestamp must specify a time within the past two weeks.")
         if timestamp > now + TWO_HOURS:
@@ -319,7 +320,7 @@ class CloudWatchService(Service):
         return result
 
     def _time_range(self, start_time, end_time, period, now, *, code):
-        start, end = int(epoch(start_time)), epoch(end_time)
+        start, end = int(start_time), end_time
         # GetMetricData's ValidationError messages end every line with a newline: "The parameter
         # StartTime must not equal parameter EndTime.\n" (real AWS, elastic/beats#32687);
         # GetMetricStatistics' InvalidParameterValue has none (influxdata/telegraf#2022).
@@ -637,7 +638,7 @@ class CloudWatchService(Service):
         limit = MaxRecords or 100
         items = self.alarms.history(
             name=AlarmName, types=AlarmTypes or [METRIC_ALARM], item_type=HistoryItemType,
-            start=epoch(StartDate) if StartDate else None, end=epoch(EndDate) if EndDate else None,
+            start=StartDate, end=EndDate,
             after_id=after, ascending=ascending, limit=limit + 1,
         )
         result: dict = {"AlarmHistoryItems": [
@@ -738,6 +739,11 @@ class CloudWatchService(Service):
 
     def _describe_detector(self, detector_id: str, definition: dict) -> dict:
         described = {"AnomalyDetectorId": detector_id, **definition}
+        configuration = definition.get("Configuration") or {}
+        described["Configuration"] = {**configuration, "ExcludedTimeRanges": [
+            {"StartTime": _instant(r["StartTime"]), "EndTime": _instant(r["EndTime"])}
+            for r in configuration.get("ExcludedTimeRanges") or ()
+        ]}
         single = definition.get("SingleMetricAnomalyDetector")
         if single:
             described.update(Namespace=single["Namespace"], MetricName=single["MetricName"],
@@ -823,6 +829,14 @@ class _ValueProblem(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+def _instant(stored) -> _dt.datetime:
+    """A stored timestamp as a result carries it: epoch seconds (or, written before sagewatch
+    took timestamps as numbers, ISO 8601 text)."""
+    if isinstance(stored, str):
+        return _dt.datetime.fromisoformat(stored)
+    return from_epoch(stored)
 
 
 def _check_value(value: float, where: str) -> None:
