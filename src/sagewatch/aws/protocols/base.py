@@ -55,6 +55,11 @@ class Protocol:
         """The operation's input as Python values; raises AWSError if the body is unreadable."""
         raise NotImplementedError
 
+    def parse_valid(self, spec: ServiceSpec, operation: OperationModel, request: WireRequest) -> dict | None:
+        """The operation's input when the protocol can read *and* validate it in one pass and
+        it is valid; None means: take the general path, ``parse`` and then the validator."""
+        return None
+
     def serialize(
         self, spec: ServiceSpec, operation: OperationModel, result: dict, request_id: str
     ) -> WireResponse:

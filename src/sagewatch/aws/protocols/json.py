@@ -1,8 +1,9 @@
 """AWS JSON 1.0 / 1.1 (``X-Amz-Target: <prefix>.<Operation>``), model-driven.
 
-Reading: orjson parses the body; the only values JSON cannot carry natively are timestamps
-(epoch seconds) and blobs (base64), so only subtrees of the input shape that contain those are
-walked. Writing is the mirror image. Errors are ``{"__type": ..., "message": ...}``; a service
+Reading: first ``parse_valid`` tries the one-pass reader compiled from the model
+(``aws/typed_json.py``), which most well-formed requests satisfy. Otherwise orjson parses the
+body; the only values JSON cannot carry natively are timestamps (epoch seconds) and blobs
+(base64), so only subtrees of the input shape that contain those are walked. Writing is the mirror image. Errors are ``{"__type": ..., "message": ...}``; a service
 with the awsQueryCompatible trait (CloudWatch) also gets ``x-amzn-query-error: Code;Sender`` so
 that clients see the same error codes as on the query protocol.
 """
@@ -17,6 +18,7 @@ from botocore.model import OperationModel, Shape
 
 from ...services.errors import serialization_error
 from ..models import ServiceSpec
+from ..typed_json import TypedJSONReader
 from .base import (
     Protocol,
     ShapeWalker,
@@ -33,6 +35,9 @@ _NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float
 
 class JSONProtocol(Protocol):
     name = "json"
+
+    def __init__(self) -> None:
+        self.typed = TypedJSONReader()
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -55,6 +60,12 @@ class JSONProtocol(Protocol):
             decoder = _decode_with_numbers if spells_non_finite else _decode
             params = decoder(shape)(params)
         return params
+
+    def parse_valid(self, spec: ServiceSpec, operation: OperationModel, request: WireRequest) -> dict | None:
+        shape = operation.input_shape
+        if shape is None:
+            return None
+        return self.typed.read(shape, request.body)
 
     # -- responses --------------------------------------------------------------------------
 

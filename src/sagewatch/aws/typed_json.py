@@ -1,0 +1,176 @@
+"""JSON requests read, converted and validated in one pass, by types compiled from the model.
+
+The JSON protocol's general path is three passes over a request: orjson parses it, a walk
+converts timestamps (and blobs, and non-finite numbers spelled as strings), and the validator
+checks the result. For the large requests that dominate ingestion (a 1,000-datum
+PutMetricData) those passes cost more than the work the service then does.
+
+This module builds, from a botocore input shape, the msgspec type that accepts exactly the
+valid values of that shape (TypedDicts with ``Required`` members, ``Annotated`` lengths,
+ranges and patterns, ``Literal`` enums), so msgspec parses, converts and validates in C, in one
+pass. It only ever vouches: a body it does not accept goes down the general path, which
+decides and words the error as AWS does. So what it accepts must be a subset of what the
+general path accepts, with the same values; ``tests/unit/test_typed_json.py`` checks that on
+thousands of generated and mutated requests. The only difference is deliberate: members that
+are not in the model are dropped rather than passed along.
+
+Shapes it does not compile (recursive ones, blobs, documents) always take the general path.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from typing import Annotated, Literal, Required, TypedDict, Union
+
+import msgspec
+from botocore.model import Shape
+
+from .protocols.base import TIMESTAMP_MAX, TIMESTAMP_MIN
+from .validation import java_pattern, shape_key
+
+# A double is finite: msgspec reads 1e400 as infinity, which orjson (the general path) refuses.
+_DOUBLE_MAX = sys.float_info.max
+# orjson reads integers beyond 64 bits as floats; msgspec reads them as ints. Bodies with such
+# integers (or unsigned ones above 2**63) take the general path.
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1  # msgspec bounds must fit an int64
+
+
+class _Unsupported(Exception):
+    """The shape has a part this module does not compile; its requests take the general path."""
+
+
+class TypedJSONReader:
+    """Per input shape, a msgspec decoder (or None where the shape cannot be compiled)."""
+
+    def __init__(self) -> None:
+        self._decoders: dict[tuple, msgspec.json.Decoder | None] = {}
+
+    def read(self, shape: Shape, body: bytes) -> dict | None:
+        """The request's input, valid by the model; None when the body must take the general
+        path (it is not valid, or not in a form this reader vouches for)."""
+        key = shape_key(shape)
+        try:
+            decoder = self._decoders[key]
+        except KeyError:
+            decoder = self._decoders[key] = compile_decoder(shape)
+        if decoder is None:
+            return None
+        try:
+            return decoder.decode(body)
+        except (msgspec.DecodeError, ValueError):  # ValidationError is a DecodeError
+            return None
+
+
+def compile_decoder(shape: Shape) -> msgspec.json.Decoder | None:
+    try:
+        return msgspec.json.Decoder(_TypeBuilder().type_of(shape))
+    except _Unsupported:
+        return None
+
+
+class _TypeBuilder:
+    def __init__(self) -> None:
+        self._structures: dict[str, type] = {}
+        self._building: set[str] = set()
+
+    def type_of(self, shape: Shape):
+        kind = shape.type_name
+        if kind == "structure":
+            return self._structure(shape)
+        if kind == "list":
+            return _sized(list[self.type_of(shape.member)], shape)
+        if kind == "map":
+            return _sized(dict[self.type_of(shape.key), self.type_of(shape.value)], shape)
+        if kind == "string":
+            return _string(shape)
+        if kind in ("integer", "long"):
+            return Annotated[int, msgspec.Meta(**_integer_bounds(shape))]
+        if kind in ("float", "double"):
+            # JSON integers stay ints, as the general path leaves them.
+            low, high = shape.metadata.get("min"), shape.metadata.get("max")
+            floats = {"ge": -_DOUBLE_MAX if low is None else max(low, -_DOUBLE_MAX),
+                      "le": _DOUBLE_MAX if high is None else min(high, _DOUBLE_MAX)}
+            return Union[Annotated[int, msgspec.Meta(**_integer_bounds(shape))],
+                         Annotated[float, msgspec.Meta(**floats)]]
+        if kind == "boolean":
+            return bool
+        if kind == "timestamp":
+            # Epoch seconds, as services take them; msgspec reads a JSON integer as a float here.
+            return Annotated[float, msgspec.Meta(ge=TIMESTAMP_MIN, le=TIMESTAMP_MAX)]
+        raise _Unsupported(kind)  # blob (base64 rules), document, union
+
+    def _structure(self, shape: Shape) -> type:
+        built = self._structures.get(shape.name)
+        if built is not None:
+            return built
+        if shape.name in self._building:
+            raise _Unsupported("recursive shape")
+        self._building.add(shape.name)
+        required = set(shape.required_members)
+        fields = {}
+        for name, member in shape.members.items():
+            member_type = self.type_of(member)
+            fields[name] = Required[member_type] if name in required else member_type
+        self._building.discard(shape.name)
+        built = self._structures[shape.name] = TypedDict(shape.name, fields, total=False)
+        return built
+
+
+def _integer_bounds(shape: Shape) -> dict:
+    """The model's min/max as bounds on an integer (models write some as floats: ``min: 0.0``),
+    within what orjson reads as an integer."""
+    meta = shape.metadata
+    low, high = meta.get("min"), meta.get("max")
+    return {"ge": _INT_MIN if low is None else max(math.ceil(low), _INT_MIN),
+            "le": _INT_MAX if high is None else min(math.floor(high), _INT_MAX)}
+
+
+def _lengths(shape: Shape) -> dict:
+    meta = shape.metadata
+    lengths = {}
+    if meta.get("min") is not None:
+        lengths["min_length"] = max(math.ceil(meta["min"]), 0)
+    if meta.get("max") is not None:
+        lengths["max_length"] = math.floor(meta["max"])
+    return lengths
+
+
+def _sized(collection, shape: Shape):
+    lengths = _lengths(shape)
+    return Annotated[collection, msgspec.Meta(**lengths)] if lengths else collection
+
+
+def _string(shape: Shape):
+    lengths = _lengths(shape)
+    pattern = _full_match_pattern(shape)
+    if shape.enum:
+        # The validator applies length and pattern to enum values too.
+        low, high = lengths.get("min_length", 0), lengths.get("max_length")
+        allowed = tuple(
+            value for value in shape.enum
+            if len(value) >= low and (high is None or len(value) <= high)
+            and (pattern is None or re.search(pattern, value))
+        )
+        if not allowed:
+            raise _Unsupported("no enum value can be valid")
+        return Literal[allowed]
+    if pattern is not None:
+        lengths["pattern"] = pattern
+    return Annotated[str, msgspec.Meta(**lengths)] if lengths else str
+
+
+def _full_match_pattern(shape: Shape) -> str | None:
+    """The model pattern as the validator applies it (a full match, ``.`` matching newlines),
+    written for msgspec, which searches."""
+    text = shape.metadata.get("pattern")
+    if not text or java_pattern(text) is None:
+        return None  # the validator cannot apply it either
+    translated = java_pattern(text).pattern
+    pattern = rf"(?s)\A(?:{translated})\Z"
+    try:
+        re.compile(pattern)
+    except re.error:  # e.g. inline flags, legal only at the start of a pattern
+        raise _Unsupported("pattern") from None
+    return pattern
