@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sagewatch.services.cloudwatch.metrics import MetricData, Sample, metric_key
+from sagewatch.services.cloudwatch.metrics import MetricData, Sample, Samples, metric_key
 from sagewatch.services.cloudwatch.statistics import parse_statistic
 from sagewatch.store.sqlite.database import Database
 from sagewatch.store.sqlite.metrics import SQLiteMetricStore
@@ -34,7 +34,7 @@ def data(tmp_path):
 
 
 def put(data: MetricData, timestamp: float, values: list[float], resolution: int = 60) -> None:
-    data.put([Sample(KEY, timestamp, "None", resolution, values)])
+    data.put(Samples.of([Sample(KEY, timestamp, "None", resolution, values)]))
 
 
 def series(data: MetricData, stat: str, start: int, end: int, period: int):

@@ -12,7 +12,9 @@ import datetime as _dt
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 
 from ...store.metrics import TIER_RETENTION_SECONDS, Metric, MetricKey, MetricStore, StoredAggregate
@@ -65,28 +67,103 @@ class Sample:
     statistic_set: tuple[float, float, float, float] | None = None  # SampleCount, Sum, Min, Max
 
 
-class _Pool:
-    """The samples of one slot in one request, aggregated once."""
+@dataclass(slots=True)
+class Samples:
+    """A request's samples in columns, one row per raw value, ready to aggregate in bulk.
 
-    __slots__ = ("values", "counts", "statistic_sets")
+    A series is one metric with one unit; ``series`` lists them and ``series_id`` says which
+    each row belongs to. Statistic sets (StatisticValues) carry no raw values and come apart.
+    """
 
-    def __init__(self) -> None:
-        self.values: list[float] = []
-        self.counts: list[float] = []
-        self.statistic_sets: list[tuple[float, float, float, float]] = []
+    series: list[tuple[MetricKey, str]]
+    series_id: np.ndarray  # int64, per row
+    seconds: np.ndarray  # int64, per row: the timestamp's whole second
+    high_resolution: np.ndarray  # bool, per row: StorageResolution 1
+    values: np.ndarray  # float64, per row
+    counts: np.ndarray | None = None  # float64, per row; None: one each
+    # (series id, whole second, high resolution, (SampleCount, Sum, Minimum, Maximum))
+    statistic_sets: list[tuple[int, int, bool, tuple[float, float, float, float]]] = field(
+        default_factory=list
+    )
 
-    def add(self, sample: Sample) -> None:
-        if sample.values:
-            self.values += sample.values
-            self.counts += sample.counts if sample.counts is not None else [1.0] * len(sample.values)
-        if sample.statistic_set is not None:
-            self.statistic_sets.append(sample.statistic_set)
+    @classmethod
+    def of(cls, samples: list[Sample]) -> "Samples":
+        """Columns from checked datums of any kind (Value, Values/Counts, StatisticValues)."""
+        index: dict[tuple[MetricKey, str], int] = {}
+        series_id, seconds, high, values, counts, sets = [], [], [], [], [], []
+        for sample in samples:
+            sid = index.setdefault((sample.key, sample.unit), len(index))
+            second = int(sample.timestamp)
+            if sample.values:
+                n = len(sample.values)
+                series_id += [sid] * n
+                seconds += [second] * n
+                high += [sample.resolution == 1] * n
+                values += sample.values
+                counts += sample.counts if sample.counts is not None else [1.0] * n
+            if sample.statistic_set is not None:
+                sets.append((sid, second, sample.resolution == 1, sample.statistic_set))
+        return cls(
+            list(index), np.array(series_id, dtype=np.int64), np.array(seconds, dtype=np.int64),
+            np.array(high, dtype=bool), np.array(values, dtype=np.float64),
+            np.array(counts, dtype=np.float64), sets,
+        )
 
-    def aggregate(self) -> Aggregate:
-        parts = [statistics.from_statistic_set(*s) for s in self.statistic_sets]
-        if self.values and sum(self.counts) > 0:
-            parts.append(statistics.from_samples(self.values, self.counts))
-        return parts[0] if len(parts) == 1 else statistics.merge(parts)
+
+def aggregate_slots(samples: Samples) -> list[tuple[MetricKey, int, int, str, Aggregate]]:
+    """(metric, tier, slot start, unit, aggregate) for every slot the samples touch.
+
+    Every sample goes to its minute slot, and high-resolution ones also to their second slot.
+    The pooling is one sort of all rows by (series, tier, slot, value), so a request costs a
+    handful of numpy calls plus one small step per touched slot, however many datums it has.
+    """
+    sid, seconds, values = samples.series_id, samples.seconds, samples.values
+    counts = samples.counts if samples.counts is not None else np.ones(values.size)
+    keep = counts > 0  # a value counted zero times is no sample
+    if not keep.all():
+        sid, seconds, values, counts, high = sid[keep], seconds[keep], values[keep], counts[keep], \
+            samples.high_resolution[keep]
+    else:
+        high = samples.high_resolution
+    # Minute rows for every sample, then second rows for the high-resolution ones.
+    tier = np.concatenate((np.full(sid.size, 60, np.int64), np.ones(int(high.sum()), np.int64)))
+    slot = np.concatenate((seconds - seconds % 60, seconds[high]))
+    sid = np.concatenate((sid, sid[high]))
+    values = np.concatenate((values, values[high]))
+    counts = np.concatenate((counts, counts[high]))
+    order = np.lexsort((values, slot, tier, sid))
+    sid, tier, slot, values, counts = sid[order], tier[order], slot[order], values[order], counts[order]
+
+    new_slot = np.ones(sid.size, bool)
+    new_slot[1:] = (sid[1:] != sid[:-1]) | (tier[1:] != tier[:-1]) | (slot[1:] != slot[:-1])
+    new_value = new_slot.copy()
+    new_value[1:] |= values[1:] != values[:-1]
+    starts = np.flatnonzero(new_value)
+    distinct_values = values[starts]
+    distinct_counts = np.add.reduceat(counts, starts) if starts.size else counts
+    # Where each slot's run of distinct values starts and ends.
+    slot_rows = np.flatnonzero(new_slot)
+    slot_first = np.flatnonzero(new_slot[starts])
+    slot_end = np.append(slot_first[1:], starts.size)
+    sample_counts = np.add.reduceat(distinct_counts, slot_first) if slot_first.size else distinct_counts
+    sums = np.add.reduceat(distinct_values * distinct_counts, slot_first) if slot_first.size else distinct_counts
+
+    aggregates: dict[tuple[int, int, int], Aggregate] = {}
+    for i, row in enumerate(slot_rows.tolist()):
+        first, end = slot_first[i], slot_end[i]
+        aggregates[(int(sid[row]), int(tier[row]), int(slot[row]))] = Aggregate(
+            float(sample_counts[i]), float(sums[i]), float(distinct_values[first]),
+            float(distinct_values[end - 1]), distinct_values[first:end], distinct_counts[first:end],
+        )
+    for set_sid, second, high_resolution, statistic_set in samples.statistic_sets:
+        part = statistics.from_statistic_set(*statistic_set)
+        for slot_key in [(set_sid, 60, second - second % 60)] + ([(set_sid, 1, second)] if high_resolution else []):
+            held = aggregates.get(slot_key)
+            aggregates[slot_key] = part if held is None else statistics.merge((held, part))
+    return [
+        (samples.series[s][0], t, start, samples.series[s][1], aggregate)
+        for (s, t, start), aggregate in aggregates.items()
+    ]
 
 
 @dataclass(slots=True)
@@ -134,31 +211,13 @@ class MetricData:
 
     # -- writing ----------------------------------------------------------------------------------
 
-    def put(self, samples: list[Sample]) -> dict[MetricKey, int]:
-        """Store a request's samples.
-
-        Samples that land in the same slot are pooled first and aggregated once, so a request
-        writes one row per touched slot (a thousand single-value datums of one metric in one
-        minute cost one aggregate, not a thousand); high-resolution samples also go to the
-        1-second tier.
-        """
-        slots: dict[tuple[MetricKey, int, int, str], _Pool] = {}
-        for sample in samples:
-            second = int(sample.timestamp)
-            slot = (sample.key, 60, second - second % 60, sample.unit)
-            pool = slots.get(slot)
-            if pool is None:
-                pool = slots[slot] = _Pool()
-            pool.add(sample)
-            if sample.resolution == 1:
-                slot = (sample.key, 1, second, sample.unit)
-                pool = slots.get(slot)
-                if pool is None:
-                    pool = slots[slot] = _Pool()
-                pool.add(sample)
+    def put(self, samples: Samples) -> dict[MetricKey, int]:
+        """Store a request's samples: one row per touched slot (a thousand single-value datums
+        of one metric in one minute cost one aggregate, not a thousand), with high-resolution
+        samples also in the 1-second tier."""
         rows = [
-            (key, tier, start, unit, to_stored(pool.aggregate()))
-            for (key, tier, start, unit), pool in slots.items()
+            (key, tier, start, unit, to_stored(aggregate))
+            for key, tier, start, unit, aggregate in aggregate_slots(samples)
         ]
         ids = self.store.put(rows, int(self.clock()))
         self._metric_ids.update(ids)

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import operator
 import re
 import time
 import uuid
 from collections.abc import Callable
+from itertools import repeat
 
+import numpy as np
 import orjson
 
 from ...store.alarms import Alarm, AlarmStore, HistoryItem
+from ...store.metrics import MetricKey
 from ...store.tags import TagStore
 from ..base import Service
 from ..errors import AWSError, Failure, query_path, serialization_error, validation_message
@@ -25,7 +29,7 @@ from ..pagination import InvalidToken, page_token, parse_page_token
 from . import alarm_rule, queries, statistics
 from .alarm_evaluation import data_time
 from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine
-from .metrics import MetricData, Sample, align_start, dimensions_list, from_epoch, metric_key
+from .metrics import MetricData, Sample, Samples, align_start, dimensions_list, from_epoch, metric_key
 from .statistics import StatisticError, parse_statistic
 
 MAX_DATUMS = 1000
@@ -114,19 +118,27 @@ class CloudWatchService(Service):
         if len(datums) > MAX_DATUMS:
             raise invalid_value(f"The collection MetricData must not have a size greater than {MAX_DATUMS}.")
         now = self.clock()
+        samples = _plain_values(Namespace, datums, now)
+        if samples is None:
+            samples = self._checked_samples(Namespace, datums, now)
+        ids = self.data.put(samples)
+        self.engine.metrics_updated(ids.keys())
+        return {}
+
+    def _checked_samples(self, namespace: str, datums: list[dict], now: float) -> Samples:
+        """Every datum checked on its own, for requests the bulk check of ``_plain_values`` does
+        not vouch for: other kinds of datum, or a rule broken somewhere."""
         samples, problems = [], []
         for index, datum in enumerate(datums, 1):
             try:
-                samples.append(self._sample(Namespace, datum, f"MetricData.member.{index}", now))
+                samples.append(self._sample(namespace, datum, f"MetricData.member.{index}", now))
             except _ValueProblem as problem:
                 problems.append(problem.message)
         if problems:
             # AWS reports every invalid datum of the request, one per line ("The parameter
             # MetricData.member.1.Timestamp must ...\nThe parameter MetricData.member.2...").
             raise invalid_value("\n".join(problems))
-        ids = self.data.put(samples)
-        self.engine.metrics_updated(ids.keys())
-        return {}
+        return Samples.of(samples)
 
     def _sample(self, namespace: str, datum: dict, where: str, now: float) -> Sample:
         """One datum, checked as AWS checks it."""
@@ -829,6 +841,78 @@ class _ValueProblem(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+_METRIC_NAME = operator.itemgetter("MetricName")
+_VALUE = operator.itemgetter("Value")
+_NAME_AND_VALUE = operator.itemgetter("Name", "Value")
+_NOTHING = object()
+
+
+def _plain_values(namespace: str, datums: list[dict], now: float) -> Samples | None:
+    """The request as columns when every datum is a plain single Value that keeps every rule
+    ``CloudWatchService._sample`` applies, checked in bulk; None when any datum is of another
+    kind or might break a rule, which sends the request through the per-datum checks (they
+    decide, and word the errors).
+
+    This is the shape of nearly all metric traffic (agents publishing one value per metric per
+    tick). A 1,000-datum request decodes to a megabyte of fresh objects, so the work is laid
+    out to touch each as few times as possible: a column at a time in C (``map``), and a
+    series looked up only where it changes from one datum to the next.
+    """
+    count = len(datums)
+    get = dict.get
+    try:
+        names = list(map(_METRIC_NAME, datums))
+        values = list(map(_VALUE, datums))
+    except KeyError:  # a datum without Value: another kind, or an error to word
+        return None
+    dimensions = list(map(get, datums, repeat("Dimensions")))
+    units = list(map(get, datums, repeat("Unit")))
+    timestamps = list(map(get, datums, repeat("Timestamp")))
+    resolutions = list(map(get, datums, repeat("StorageResolution")))
+    # A plain datum has only these members, none of them null: its length says so.
+    members = 6 * count - dimensions.count(None) - units.count(None) - timestamps.count(None) \
+        - resolutions.count(None)
+    if sum(map(len, datums)) != members or not set(resolutions) <= {None, 1, 60}:
+        return None
+    if None in timestamps:
+        timestamps = [now if t is None else t for t in timestamps]
+    timestamps = np.array(timestamps, dtype=np.float64)
+    values = np.array(values, dtype=np.float64)
+    if timestamps.min() < now - TWO_WEEKS or timestamps.max() > now + TWO_HOURS:
+        return None
+    magnitudes = np.abs(values)
+    # NaN and infinities fail the first test, tiny non-zero magnitudes the second.
+    if not (magnitudes <= MAX_VALUE).all() or ((magnitudes > 0) & (magnitudes < MIN_VALUE)).any():
+        return None
+
+    index: dict[tuple, int] = {}
+    series_id = []
+    last_name = last_unit = last_dimensions = _NOTHING
+    pairs: tuple = ()
+    sid = -1
+    try:
+        for name, dims, unit in zip(names, dimensions, units):
+            if dims != last_dimensions:
+                pairs = tuple(map(_NAME_AND_VALUE, dims)) if dims else ()
+                last_dimensions, last_name = dims, _NOTHING
+            if name != last_name or unit != last_unit:
+                last_name, last_unit = name, unit
+                sid = index.setdefault((name, pairs, unit), len(index))
+            series_id.append(sid)
+    except TypeError:  # a null where a dimension should be
+        return None
+    series = []
+    for name, pairs, unit in index:
+        pairs = tuple(sorted(pairs))
+        if len(pairs) > MAX_DIMENSIONS or any(pairs[i][0] == pairs[i + 1][0] for i in range(len(pairs) - 1)):
+            return None
+        series.append((MetricKey(namespace, name, pairs), unit or "None"))
+    high_resolution = np.array([r == 1 for r in resolutions]) if 1 in resolutions else np.zeros(count, bool)
+    return Samples(
+        series, np.array(series_id, dtype=np.int64), timestamps.astype(np.int64), high_resolution, values,
+    )
 
 
 def _instant(stored) -> _dt.datetime:
