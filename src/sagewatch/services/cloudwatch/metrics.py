@@ -119,41 +119,48 @@ def aggregate_slots(samples: Samples) -> list[tuple[MetricKey, int, int, str, Ag
     """
     sid, seconds, values = samples.series_id, samples.seconds, samples.values
     counts = samples.counts if samples.counts is not None else np.ones(values.size)
+    high = samples.high_resolution
     keep = counts > 0  # a value counted zero times is no sample
     if not keep.all():
-        sid, seconds, values, counts, high = sid[keep], seconds[keep], values[keep], counts[keep], \
-            samples.high_resolution[keep]
-    else:
-        high = samples.high_resolution
+        sid, seconds, values, counts, high = sid[keep], seconds[keep], values[keep], counts[keep], high[keep]
     # Minute rows for every sample, then second rows for the high-resolution ones.
-    tier = np.concatenate((np.full(sid.size, 60, np.int64), np.ones(int(high.sum()), np.int64)))
-    slot = np.concatenate((seconds - seconds % 60, seconds[high]))
-    sid = np.concatenate((sid, sid[high]))
-    values = np.concatenate((values, values[high]))
-    counts = np.concatenate((counts, counts[high]))
-    order = np.lexsort((values, slot, tier, sid))
-    sid, tier, slot, values, counts = sid[order], tier[order], slot[order], values[order], counts[order]
+    tier = np.full(sid.size, 60, np.int64)
+    slot = seconds - seconds % 60
+    if high.any():
+        tier = np.concatenate((tier, np.ones(int(high.sum()), np.int64)))
+        slot = np.concatenate((slot, seconds[high]))
+        sid = np.concatenate((sid, sid[high]))
+        values = np.concatenate((values, values[high]))
+        counts = np.concatenate((counts, counts[high]))
+    # One integer names a row's (series, tier, slot), so sorting by it and then by value lines
+    # up each slot's samples, smallest first.
+    base = int(slot.min()) if slot.size else 0
+    slot_key = ((sid * 2 + (tier == 1)) << 41) + (slot - base)
+    order = np.lexsort((values, slot_key))
+    slot_key, values, counts = slot_key[order], values[order], counts[order]
 
-    new_slot = np.ones(sid.size, bool)
-    new_slot[1:] = (sid[1:] != sid[:-1]) | (tier[1:] != tier[:-1]) | (slot[1:] != slot[:-1])
+    new_slot = np.ones(slot_key.size, bool)
+    new_slot[1:] = slot_key[1:] != slot_key[:-1]
     new_value = new_slot.copy()
     new_value[1:] |= values[1:] != values[:-1]
     starts = np.flatnonzero(new_value)
     distinct_values = values[starts]
     distinct_counts = np.add.reduceat(counts, starts) if starts.size else counts
     # Where each slot's run of distinct values starts and ends.
-    slot_rows = np.flatnonzero(new_slot)
     slot_first = np.flatnonzero(new_slot[starts])
     slot_end = np.append(slot_first[1:], starts.size)
     sample_counts = np.add.reduceat(distinct_counts, slot_first) if slot_first.size else distinct_counts
     sums = np.add.reduceat(distinct_values * distinct_counts, slot_first) if slot_first.size else distinct_counts
 
     aggregates: dict[tuple[int, int, int], Aggregate] = {}
-    for i, row in enumerate(slot_rows.tolist()):
-        first, end = slot_first[i], slot_end[i]
-        aggregates[(int(sid[row]), int(tier[row]), int(slot[row]))] = Aggregate(
-            float(sample_counts[i]), float(sums[i]), float(distinct_values[first]),
-            float(distinct_values[end - 1]), distinct_values[first:end], distinct_counts[first:end],
+    rows = order[np.flatnonzero(new_slot)]  # a row of each slot, to read its series, tier and slot
+    for row_sid, row_tier, row_slot, first, end, count, total in zip(
+        sid[rows].tolist(), tier[rows].tolist(), slot[rows].tolist(), slot_first.tolist(),
+        slot_end.tolist(), sample_counts.tolist(), sums.tolist(),
+    ):
+        aggregates[(row_sid, row_tier, row_slot)] = Aggregate(
+            count, total, float(distinct_values[first]), float(distinct_values[end - 1]),
+            distinct_values[first:end], distinct_counts[first:end],
         )
     for set_sid, second, high_resolution, statistic_set in samples.statistic_sets:
         part = statistics.from_statistic_set(*statistic_set)
