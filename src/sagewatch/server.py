@@ -1,5 +1,6 @@
 """Assembles sagewatch: the store, the services over it, the gateway in front of them, and the
-background duties (retention), into one ASGI application that uvicorn serves.
+background duties (retention, compaction, checkpoints), into one ASGI application that uvicorn
+serves.
 
 Read this file to see every part and how they connect; nothing is registered anywhere else.
 """
@@ -65,6 +66,7 @@ class Sagewatch:
         await asyncio.gather(
             self._every(self.settings.retention_sweep_seconds, self.logs.enforce_retention),
             self._every(self.settings.compaction_seconds, self.metric_data.compact),
+            self._every(self.settings.compaction_seconds, self.database.checkpoint),
             self._every(3600, self.alarm_engine.expire_history),
         )
 

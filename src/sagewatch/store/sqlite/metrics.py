@@ -163,26 +163,35 @@ class SQLiteMetricStore(MetricStore):
             self._last_rollup = now
 
     def _merge_slots(self, slots: list[tuple[int, int, int, str]], merge: Merge) -> None:
-        """Merge each slot's rows into one; one transaction (one fsync) for the lot."""
+        """Merge each slot's rows into one.
+
+        The merging (decode, merge, encode: the slow part) happens outside the write lock, so
+        writers never wait on it; the transaction then only swaps the rows that were merged
+        (those up to the highest seq read: rows appended since have higher seqs and wait for
+        the next round) for the merged row. One transaction (one fsync) for the lot.
+        """
+        merged_slots = []
+        for slot in slots:
+            rows = self.database.execute(
+                "SELECT seq, sample_count, sum, minimum, maximum, distribution FROM metric_data "
+                "WHERE metric_id = ? AND tier = ? AND start = ? AND unit = ?",
+                slot,
+            ).fetchall()
+            if len(rows) >= 2:
+                merged_slots.append((slot, max(r[0] for r in rows), merge([r[1:] for r in rows])))
+        if not merged_slots:
+            return
         with self.database.write() as db:
-            for slot in slots:
-                metric_id, tier, start, unit = slot
-                rows = db.execute(
-                    "SELECT seq, sample_count, sum, minimum, maximum, distribution FROM metric_data "
-                    "WHERE metric_id = ? AND tier = ? AND start = ? AND unit = ?",
-                    slot,
-                ).fetchall()
-                if len(rows) < 2:
-                    continue
-                merged = merge([r[1:] for r in rows])
+            for (metric_id, tier, start, unit), last_seq, merged in merged_slots:
                 db.execute(
-                    "DELETE FROM metric_data WHERE metric_id = ? AND tier = ? AND start = ? AND unit = ?",
-                    slot,
+                    "DELETE FROM metric_data WHERE metric_id = ? AND tier = ? AND start = ? AND unit = ? "
+                    "AND seq <= ?",
+                    (metric_id, tier, start, unit, last_seq),
                 )
                 db.execute(
                     "INSERT INTO metric_data (metric_id, tier, start, unit, seq, sample_count, sum, "
                     "minimum, maximum, distribution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (metric_id, tier, start, unit, max(r[0] for r in rows), *merged),
+                    (metric_id, tier, start, unit, last_seq, *merged),
                 )
 
     def _roll_up(self, merge: Merge, now: int) -> None:
