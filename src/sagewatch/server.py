@@ -56,7 +56,9 @@ class Sagewatch:
             self.metric_data, alarm_store, self.alarm_engine, tags,
             region=settings.region, account_id=settings.account_id,
         )
-        self.gateway = Gateway([self.logs, self.cloudwatch])
+        # Writes are acknowledged once they are on disk: the gateway waits on the database's
+        # group commit.
+        self.gateway = Gateway([self.logs, self.cloudwatch], durability=self.database.wal_sync)
 
     def start(self) -> None:
         self.alarm_engine.start()

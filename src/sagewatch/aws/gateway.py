@@ -11,6 +11,8 @@ model; calls the service's method; and writes the result or error back in the sa
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import gzip
 import inspect
 import logging
@@ -18,6 +20,7 @@ import re
 import uuid
 import zlib
 from dataclasses import dataclass
+import typing
 from typing import Callable
 
 from botocore import xform_name
@@ -69,8 +72,17 @@ def _accepted_arguments(method: Callable | None) -> frozenset[str] | None:
     return frozenset(p.name for p in parameters)
 
 
+class Durability(typing.Protocol):
+    """What the gateway needs of the store to acknowledge only durable writes."""
+
+    def last_commit_of_this_thread(self) -> int: ...
+
+    def wait(self, commit: int) -> concurrent.futures.Future: ...
+
+
 class Gateway:
-    def __init__(self, services: list[Service]) -> None:
+    def __init__(self, services: list[Service], durability: Durability | None = None) -> None:
+        self.durability = durability
         self.validator = Validator()
         self.json = JSONProtocol()
         self.query = QueryProtocol()
@@ -111,8 +123,27 @@ class Gateway:
         # whose cost is mostly reading the store, go to worker threads so that a long query
         # never holds up the loop.
         if len(request.body) >= INLINE_BODY_BYTES:
-            return self.answer(request, request_id)
-        return await run_in_threadpool(self.answer, request, request_id)
+            response, commit = self._answer_noting_commit(request, request_id)
+        else:
+            response, commit = await run_in_threadpool(self._answer_noting_commit, request, request_id)
+        if commit:
+            # Acknowledge only what is on disk (group commit: store/sqlite/durability.py).
+            try:
+                await asyncio.wrap_future(self.durability.wait(commit))
+            except OSError:
+                log.exception("could not sync the write-ahead log")
+                protocol, binding, _ = self.route(request)
+                return protocol.serialize_error(binding.spec if binding else None, None, internal_failure(), request_id)
+        return response
+
+    def _answer_noting_commit(self, request: WireRequest, request_id: str) -> tuple[WireResponse, int]:
+        """The answer, and the number of the newest commit it made (0: it wrote nothing)."""
+        if self.durability is None:
+            return self.answer(request, request_id), 0
+        before = self.durability.last_commit_of_this_thread()
+        response = self.answer(request, request_id)
+        after = self.durability.last_commit_of_this_thread()
+        return response, after if after != before else 0
 
     def answer(self, request: WireRequest, request_id: str) -> WireResponse:
         protocol, binding, operation_name = self.route(request)

@@ -1,9 +1,10 @@
 """The embedded database: one SQLite file in WAL mode, shared by the per-service stores.
 
-Durability: ``synchronous=FULL`` makes every commit fsync the write-ahead log, and every write
-method of the stores commits before it returns, so a request acknowledged to a client survives a
-crash (a kill -9 or a power cut); a transaction that was not committed is rolled back on the next
-open.
+Durability: every write method of the stores commits before it returns, and in WAL mode a
+commit survives a crash of the process (kill -9). To survive a power cut as well, the gateway
+acknowledges a request that wrote only once the write-ahead log has been fsynced after its
+commit; one fsync serves every request waiting (group commit, ``durability.py``). A
+transaction that was not committed is rolled back on the next open.
 
 Concurrency: readers each use their own connection (one per thread), which WAL lets run beside
 the writer; writes go through one lock, since SQLite allows one writer at a time anyway and
@@ -17,6 +18,7 @@ import threading
 from pathlib import Path
 
 from ..migrations import migration_files, split_statements
+from .durability import WalSync
 
 
 class Database:
@@ -26,6 +28,7 @@ class Database:
         self._write_lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self.wal_sync = WalSync(self.path)
         self._migrate()
 
     @property
@@ -35,7 +38,7 @@ class Database:
         if connection is None:
             connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA synchronous=NORMAL")  # and group commit: see durability.py
             connection.execute("PRAGMA busy_timeout=30000")
             # The log is copied into the database by ``checkpoint()``, a background duty, rather
             # than by whichever commit happens to cross SQLite's 1,000-page mark (a request that
@@ -55,7 +58,7 @@ class Database:
 
     def write(self) -> "_WriteTransaction":
         """A transaction on this thread's connection, holding the write lock; commits on exit."""
-        return _WriteTransaction(self.connection, self._write_lock)
+        return _WriteTransaction(self.connection, self._write_lock, self.wal_sync)
 
     def checkpoint(self) -> None:
         """Copy the write-ahead log into the database (SQLite syncs both), without blocking
@@ -63,6 +66,7 @@ class Database:
         self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
+        self.wal_sync.stop()
         with self._connections_lock:
             for connection in self._connections:
                 connection.close()
@@ -81,9 +85,10 @@ class Database:
 
 
 class _WriteTransaction:
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, wal_sync: WalSync) -> None:
         self.db = db
         self.lock = lock
+        self.wal_sync = wal_sync
 
     def __enter__(self) -> sqlite3.Connection:
         self.lock.acquire()
@@ -96,6 +101,10 @@ class _WriteTransaction:
 
     def __exit__(self, kind, value, traceback) -> None:
         try:
-            self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+            if kind is None:
+                self.db.execute("COMMIT")
+                self.wal_sync.committed()
+            else:
+                self.db.execute("ROLLBACK")
         finally:
             self.lock.release()
