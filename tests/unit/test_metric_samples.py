@@ -32,7 +32,8 @@ BREAKERS = (
     {"Timestamp": NOW - 15 * 86400}, {"Timestamp": NOW + 3 * 3600}, {"Value": math.nan},
     {"Value": math.inf}, {"Value": 1e-200}, {"Value": 2.0**361}, {"StorageResolution": 5},
     {"Values": [1.0, 2.0]}, {"StatisticValues": {"SampleCount": 1, "Sum": 1, "Minimum": 1, "Maximum": 1}},
-    {"Unit": None}, {"Timestamp": None}, {"Dimensions": [{"Name": "Host", "Value": "a"}, {"Name": "Host", "Value": "b"}]},
+    {"Unit": None}, {"Timestamp": None},
+    {"Dimensions": [{"Name": "Host", "Value": "a"}, {"Name": "Host", "Value": "b"}]},
     {"Dimensions": [{"Name": f"d{i}", "Value": "v"} for i in range(31)]},
 )
 
@@ -119,7 +120,8 @@ def test_zero_counts_are_no_samples_and_statistic_sets_merge_into_their_slot():
     service = _service()
     datums = [
         {"MetricName": "m", "Timestamp": NOW, "Values": [1.0, 2.0, 3.0], "Counts": [0.0, 2.0, 0.0]},
-        {"MetricName": "m", "Timestamp": NOW, "StatisticValues": {"SampleCount": 2, "Sum": 10.0, "Minimum": 4.0, "Maximum": 6.0}},
+        {"MetricName": "m", "Timestamp": NOW,
+         "StatisticValues": {"SampleCount": 2, "Sum": 10.0, "Minimum": 4.0, "Maximum": 6.0}},
         {"MetricName": "z", "Timestamp": NOW, "Values": [5.0], "Counts": [0.0]},
     ]
     slots = _slots(service._checked_samples("n", datums, NOW))

@@ -3,9 +3,10 @@
 Reading: first ``parse_valid`` tries the one-pass reader compiled from the model
 (``aws/typed_json.py``), which most well-formed requests satisfy. Otherwise orjson parses the
 body; the only values JSON cannot carry natively are timestamps (epoch seconds) and blobs
-(base64), so only subtrees of the input shape that contain those are walked. Writing is the mirror image. Errors are ``{"__type": ..., "message": ...}``; a service
-with the awsQueryCompatible trait (CloudWatch) also gets ``x-amzn-query-error: Code;Sender`` so
-that clients see the same error codes as on the query protocol.
+(base64), so only subtrees of the input shape that contain those are walked. Writing is the
+mirror image. Errors are ``{"__type": ..., "message": ...}``; a service with the
+awsQueryCompatible trait (CloudWatch) also gets ``x-amzn-query-error: Code;Sender`` so that
+clients see the same error codes as on the query protocol.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import base64
 import binascii
 import datetime as _dt
 import orjson
-from botocore.model import OperationModel, Shape
+from botocore.model import OperationModel
 
 from ...services.errors import serialization_error
 from ..models import ServiceSpec
