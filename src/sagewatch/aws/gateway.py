@@ -17,10 +17,10 @@ import gzip
 import inspect
 import logging
 import re
+import typing
 import uuid
 import zlib
 from dataclasses import dataclass
-import typing
 from typing import Callable
 
 from botocore import xform_name

@@ -138,15 +138,15 @@ def parse_timestamp(value: object) -> object:
     text or a datetime; anything else (or an instant out of range) is left for validation."""
     if isinstance(value, bool):
         return value
+    if isinstance(value, _dt.datetime):
+        return epoch_seconds(value)
+    seconds = None
     if isinstance(value, (int, float)):
         try:
             seconds = float(value)
         except OverflowError:
             return value
-        return seconds if TIMESTAMP_MIN <= seconds <= TIMESTAMP_MAX else value
-    if isinstance(value, _dt.datetime):
-        return epoch_seconds(value)
-    if isinstance(value, str):
+    elif isinstance(value, str):
         try:
             return epoch_seconds(parse_iso8601(value))
         except ValueError:
@@ -154,8 +154,9 @@ def parse_timestamp(value: object) -> object:
                 seconds = float(value)
             except ValueError:
                 return value
-            return seconds if TIMESTAMP_MIN <= seconds <= TIMESTAMP_MAX else value
-    return value
+    if seconds is None or not TIMESTAMP_MIN <= seconds <= TIMESTAMP_MAX:
+        return value
+    return seconds
 
 
 def epoch_seconds(value: _dt.datetime) -> float:
