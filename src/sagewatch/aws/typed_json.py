@@ -165,10 +165,10 @@ def _full_match_pattern(shape: Shape) -> str | None:
     """The model pattern as the validator applies it (a full match, ``.`` matching newlines),
     written for msgspec, which searches."""
     text = shape.metadata.get("pattern")
-    if not text or java_pattern(text) is None:
+    compiled = java_pattern(text) if text else None
+    if compiled is None:
         return None  # the validator cannot apply it either
-    translated = java_pattern(text).pattern
-    pattern = rf"(?s)\A(?:{translated})\Z"
+    pattern = rf"(?s)\A(?:{compiled.pattern})\Z"
     try:
         re.compile(pattern)
     except re.error:  # e.g. inline flags, legal only at the start of a pattern

@@ -11,9 +11,8 @@ Validation runs in two passes, both derived from the same botocore shapes:
    failure with its path, for the service to word as AWS does.
 
 The protocols hand us Python values (dict, list, str, int, float, bool, bytes; timestamps as
-epoch seconds, a float). A value
-of the wrong Python type is a *type* failure (the wire body could not be read as the model
-says); anything else is a *constraint* failure.
+epoch seconds, a float). A value of the wrong Python type is a *type* failure (the wire body
+could not be read as the model says); anything else is a *constraint* failure.
 """
 
 from __future__ import annotations

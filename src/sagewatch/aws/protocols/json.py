@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+
 import orjson
 from botocore.model import OperationModel
 

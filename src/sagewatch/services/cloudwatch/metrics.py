@@ -31,9 +31,12 @@ def metric_key(namespace: str, name: str, dimensions: Iterable[dict] | None) -> 
     """The identity of a metric: namespace, name and its dimensions in canonical order."""
     if not dimensions:
         return MetricKey(namespace, name, ())
-    pairs = [(d["Name"], d["Value"]) for d in dimensions]
-    pairs.sort()
-    return MetricKey(namespace, name, tuple(pairs))
+    return key_of_pairs(namespace, name, [(d["Name"], d["Value"]) for d in dimensions])
+
+
+def key_of_pairs(namespace: str, name: str, pairs: Iterable[tuple[str, str]]) -> MetricKey:
+    """The same identity from (name, value) dimension pairs: sorted, so order does not matter."""
+    return MetricKey(namespace, name, tuple(sorted(pairs)))
 
 
 def dimensions_list(key: MetricKey) -> list[dict]:
@@ -117,12 +120,28 @@ def aggregate_slots(samples: Samples) -> list[tuple[MetricKey, int, int, str, Ag
     The pooling is one sort of all rows by (series, tier, slot, value), so a request costs a
     handful of numpy calls plus one small step per touched slot, however many datums it has.
     """
+    aggregates = _pool_values(samples)
+    for set_sid, second, high_resolution, statistic_set in samples.statistic_sets:
+        part = statistics.from_statistic_set(*statistic_set)
+        for slot_key in [(set_sid, 60, second - second % 60)] + ([(set_sid, 1, second)] if high_resolution else []):
+            held = aggregates.get(slot_key)
+            aggregates[slot_key] = part if held is None else statistics.merge((held, part))
+    return [
+        (samples.series[s][0], t, start, samples.series[s][1], aggregate)
+        for (s, t, start), aggregate in aggregates.items()
+    ]
+
+
+def _pool_values(samples: Samples) -> dict[tuple[int, int, int], Aggregate]:
+    """(series id, tier, slot start) -> aggregate of the raw values (Value, Values/Counts)."""
     sid, seconds, values = samples.series_id, samples.seconds, samples.values
     counts = samples.counts if samples.counts is not None else np.ones(values.size)
     high = samples.high_resolution
     keep = counts > 0  # a value counted zero times is no sample
     if not keep.all():
         sid, seconds, values, counts, high = sid[keep], seconds[keep], values[keep], counts[keep], high[keep]
+    if not values.size:  # statistic sets only
+        return {}
     # Minute rows for every sample, then second rows for the high-resolution ones.
     tier = np.full(sid.size, 60, np.int64)
     slot = seconds - seconds % 60
@@ -134,7 +153,7 @@ def aggregate_slots(samples: Samples) -> list[tuple[MetricKey, int, int, str, Ag
         counts = np.concatenate((counts, counts[high]))
     # One integer names a row's (series, tier, slot), so sorting by it and then by value lines
     # up each slot's samples, smallest first.
-    base = int(slot.min()) if slot.size else 0
+    base = int(slot.min())
     slot_key = ((sid * 2 + (tier == 1)) << 41) + (slot - base)
     order = np.lexsort((values, slot_key))
     slot_key, values, counts = slot_key[order], values[order], counts[order]
@@ -145,12 +164,12 @@ def aggregate_slots(samples: Samples) -> list[tuple[MetricKey, int, int, str, Ag
     new_value[1:] |= values[1:] != values[:-1]
     starts = np.flatnonzero(new_value)
     distinct_values = values[starts]
-    distinct_counts = np.add.reduceat(counts, starts) if starts.size else counts
+    distinct_counts = np.add.reduceat(counts, starts)
     # Where each slot's run of distinct values starts and ends.
     slot_first = np.flatnonzero(new_slot[starts])
     slot_end = np.append(slot_first[1:], starts.size)
-    sample_counts = np.add.reduceat(distinct_counts, slot_first) if slot_first.size else distinct_counts
-    sums = np.add.reduceat(distinct_values * distinct_counts, slot_first) if slot_first.size else distinct_counts
+    sample_counts = np.add.reduceat(distinct_counts, slot_first)
+    sums = np.add.reduceat(distinct_values * distinct_counts, slot_first)
 
     aggregates: dict[tuple[int, int, int], Aggregate] = {}
     rows = order[np.flatnonzero(new_slot)]  # a row of each slot, to read its series, tier and slot
@@ -162,15 +181,7 @@ def aggregate_slots(samples: Samples) -> list[tuple[MetricKey, int, int, str, Ag
             count, total, float(distinct_values[first]), float(distinct_values[end - 1]),
             distinct_values[first:end], distinct_counts[first:end],
         )
-    for set_sid, second, high_resolution, statistic_set in samples.statistic_sets:
-        part = statistics.from_statistic_set(*statistic_set)
-        for slot_key in [(set_sid, 60, second - second % 60)] + ([(set_sid, 1, second)] if high_resolution else []):
-            held = aggregates.get(slot_key)
-            aggregates[slot_key] = part if held is None else statistics.merge((held, part))
-    return [
-        (samples.series[s][0], t, start, samples.series[s][1], aggregate)
-        for (s, t, start), aggregate in aggregates.items()
-    ]
+    return aggregates
 
 
 @dataclass(slots=True)

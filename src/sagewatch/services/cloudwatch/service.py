@@ -21,7 +21,6 @@ import numpy as np
 import orjson
 
 from ...store.alarms import Alarm, AlarmStore, HistoryItem
-from ...store.metrics import MetricKey
 from ...store.tags import TagStore
 from ..base import Service
 from ..errors import AWSError, Failure, query_path, serialization_error, validation_message
@@ -29,7 +28,9 @@ from ..pagination import InvalidToken, page_token, parse_page_token
 from . import alarm_rule, queries, statistics
 from .alarm_evaluation import data_time
 from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine
-from .metrics import MetricData, Sample, Samples, align_start, dimensions_list, from_epoch, metric_key
+from .metrics import (
+    MetricData, Sample, Samples, align_start, dimensions_list, from_epoch, key_of_pairs, metric_key,
+)
 from .statistics import StatisticError, parse_statistic
 
 MAX_DATUMS = 1000
@@ -149,8 +150,7 @@ class CloudWatchService(Service):
                 raise _ValueProblem(
                     f"The collection {where}.Dimensions must not have a size greater than {MAX_DIMENSIONS}."
                 )
-            pairs = key.dimensions  # sorted by name: a repeated name sits next to itself
-            if any(pairs[i][0] == pairs[i + 1][0] for i in range(len(pairs) - 1)):
+            if _repeats_a_name(key.dimensions):
                 raise _ValueProblem(f"The parameter {where}.Dimensions must not contain duplicate names.")
         value, values, counts, stats = (
             datum.get("Value"), datum.get("Values"), datum.get("Counts"), datum.get("StatisticValues")
@@ -905,14 +905,19 @@ def _plain_values(namespace: str, datums: list[dict], now: float) -> Samples | N
         return None
     series = []
     for name, pairs, unit in index:
-        pairs = tuple(sorted(pairs))
-        if len(pairs) > MAX_DIMENSIONS or any(pairs[i][0] == pairs[i + 1][0] for i in range(len(pairs) - 1)):
+        key = key_of_pairs(namespace, name, pairs)
+        if len(key.dimensions) > MAX_DIMENSIONS or _repeats_a_name(key.dimensions):
             return None
-        series.append((MetricKey(namespace, name, pairs), unit or "None"))
+        series.append((key, unit or "None"))
     high_resolution = np.array([r == 1 for r in resolutions]) if 1 in resolutions else np.zeros(count, bool)
     return Samples(
         series, np.array(series_id, dtype=np.int64), timestamps.astype(np.int64), high_resolution, values,
     )
+
+
+def _repeats_a_name(pairs: tuple[tuple[str, str], ...]) -> bool:
+    """Whether sorted dimension pairs name a dimension twice (a repeat sits beside its twin)."""
+    return any(pairs[i][0] == pairs[i + 1][0] for i in range(len(pairs) - 1))
 
 
 def _instant(stored) -> _dt.datetime:
