@@ -92,6 +92,46 @@ def test_wrong_type_inside_a_list_of_structures(server, logs, group, stream):
     assert logs.get_log_events(logGroupName=group, logStreamName=stream)["events"] == []
 
 
+@pytest.mark.parametrize("payload", [
+    {"logGroupIdentifiers": ["g", None]},                 # a null in a list of strings
+    {"logGroupName": "g", "tags": {"team": None}},        # a null value in a map
+])
+def test_null_in_a_list_or_map_is_a_serialization_exception(server, payload):
+    # Smithy's malformed-request tests: a dense list (or map) holding null is a 400
+    # SerializationException; no list or map of these models is sparse.
+    operation = "DescribeLogGroups" if "logGroupIdentifiers" in payload else "CreateLogGroup"
+    status, _, raw = logs_request(server.endpoint, operation, payload)
+    assert status == 400
+    assert error_type(raw) == "SerializationException"
+
+
+def test_null_in_a_list_of_structures(server, logs, group, stream):
+    status, _, raw = logs_request(server.endpoint, "PutLogEvents", {
+        "logGroupName": group, "logStreamName": stream,
+        "logEvents": [{"timestamp": now_ms(), "message": "ok"}, None]})
+    assert status == 400
+    assert error_type(raw) == "SerializationException"
+    assert logs.get_log_events(logGroupName=group, logStreamName=stream)["events"] == []
+
+
+@pytest.mark.parametrize("metric_data", [
+    [{"MetricName": "m", "Value": 1.0}, None],                                  # a null datum
+    [{"MetricName": "m", "Value": 1.0, "Dimensions": [None]}],                   # a null dimension
+    [{"MetricName": "m", "Values": [1.0, None], "Counts": [1.0, 1.0]}],          # a null value
+])
+def test_null_datum_parts_are_a_serialization_exception_and_store_nothing(server, unique, metric_data):
+    namespace = f"Gateway/{unique}"
+    headers = {"Content-Type": "application/x-amz-json-1.0",
+               "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData"}
+    status, _, raw = raw_request(server.endpoint, json.dumps({"Namespace": namespace, "MetricData": metric_data})
+                                 .encode(), headers)
+    assert status == 400
+    assert error_type(raw) == "SerializationException"
+    status, _, raw = raw_request(server.endpoint, json.dumps({"Namespace": namespace}).encode(),
+                                 {**headers, "X-Amz-Target": "GraniteServiceVersion20100801.ListMetrics"})
+    assert status == 200 and body_of(raw).get("Metrics", []) == []
+
+
 def test_missing_required_member(server):
     status, _, raw = logs_request(server.endpoint, "CreateLogGroup", {})
     assert status == 400

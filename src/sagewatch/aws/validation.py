@@ -113,7 +113,9 @@ class Validator:
                 return
             _check_collection_length(value, shape, path, low, high, failures)
             for index, item in enumerate(value, 1):
-                if item is not None:
+                if item is None:
+                    failures.append(_null_item(path + (index,)))
+                else:
                     item_check(item, path + (index,), failures)
 
         return check
@@ -130,7 +132,9 @@ class Validator:
             _check_collection_length(value, shape, path, low, high, failures)
             for key, item in value.items():
                 key_check(key, path, failures)
-                if item is not None:
+                if item is None:
+                    failures.append(_null_item(path + (str(key),)))
+                else:
                     value_check(item, path + (str(key),), failures)
 
         return check
@@ -184,6 +188,13 @@ class Validator:
             _check_length(len(value), value, path, low, high, failures)
 
         return check
+
+
+def _null_item(path: tuple) -> Failure:
+    """A null in a list or map: no model list or map here is sparse, and AWS cannot read one
+    (Smithy's malformed-request tests: "When a dense list contains null, the response should be
+    a 400 SerializationException"; the same for a dense map's values)."""
+    return Failure(path, None, "Member must be a value, not null", True)
 
 
 def _check_collection_length(value, shape: Shape, path, low, high, failures) -> None:
@@ -300,7 +311,7 @@ class FastCheckCompiler:
             key = self._expression(shape.key, "k")
             value = self._expression(shape.value, "x")
             body += ["for k, x in v.items():",
-                     f"    if not ({key}) or (x is not None and not ({value})): return False"]
+                     f"    if not ({key}) or x is None or not ({value}): return False"]
         else:
             body = [f"return {self._expression(shape, 'v')}"]
         body.append("return True")
@@ -328,12 +339,11 @@ class FastCheckCompiler:
                  f"{indent}for {item} in {var}:"]
         member = shape.member
         if member.type_name == "structure" and depth < 2 and not self._recursive(member):
-            lines += [f"{indent}    if {item} is None: continue",
-                      f"{indent}    if type({item}) is not dict: return False"]
+            lines.append(f"{indent}    if type({item}) is not dict: return False")
             lines += self._structure_body(member, item, indent + "    ", depth + 1)
         else:
             lines.append(
-                f"{indent}    if {item} is not None and not ({self._expression(member, item)}): return False"
+                f"{indent}    if {item} is None or not ({self._expression(member, item)}): return False"
             )
         return lines
 
