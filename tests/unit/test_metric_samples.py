@@ -4,7 +4,8 @@ The bulk check (``_plain_values``) vouches for requests of plain single-value da
 other request goes through the per-datum checks (``_checked_samples``). For generated requests,
 some of them breaking a rule, the bulk check must never accept what the per-datum checks
 reject, and what both accept must aggregate to the same slots. The slot aggregation itself is
-checked against ``statistics.from_samples`` on each slot's raw values.
+checked against ``statistics.from_samples`` on each slot's raw values. Datums are written as
+dicts and handed over as the records the gateway makes of them (``takes_records``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import math
 import random
 
+import botocore.session
 import pytest
 
+from sagewatch.aws.typed_json import RecordConverter
 from sagewatch.services.cloudwatch import statistics
 from sagewatch.services.cloudwatch.metrics import Samples, aggregate_slots
 from sagewatch.services.cloudwatch.service import CloudWatchService, _plain_values
@@ -36,6 +39,15 @@ BREAKERS = (
     {"Dimensions": [{"Name": "Host", "Value": "a"}, {"Name": "Host", "Value": "b"}]},
     {"Dimensions": [{"Name": f"d{i}", "Value": "v"} for i in range(31)]},
 )
+
+
+_INPUT = botocore.session.get_session().get_service_model("cloudwatch").operation_model("PutMetricData").input_shape
+_CONVERTER = RecordConverter()
+
+
+def _records(datums: list[dict]) -> list:
+    """The datums as the method receives them (a null member reads as absent)."""
+    return _CONVERTER.to_records(_INPUT, {"Namespace": "n", "MetricData": datums})["MetricData"]
 
 
 def _service() -> CloudWatchService:
@@ -85,9 +97,10 @@ def test_bulk_and_per_datum_checks_agree(seed):
     if broken:
         for _ in range(rng.randint(1, 3)):
             datums[rng.randrange(len(datums))].update(rng.choice(BREAKERS))
-    plain = _plain_values("Sagewatch/Test", datums, NOW)
+    records = _records(datums)
+    plain = _plain_values("Sagewatch/Test", records, NOW)
     try:
-        checked = service._checked_samples("Sagewatch/Test", datums, NOW)
+        checked = service._checked_samples("Sagewatch/Test", records, NOW)
     except AWSError:
         checked = None
     if not broken:
@@ -100,7 +113,7 @@ def test_bulk_and_per_datum_checks_agree(seed):
 def test_slot_aggregates_match_the_samples_they_pool():
     rng = random.Random(7)
     datums = [_datum(rng) for _ in range(500)]
-    samples = _service()._checked_samples("Sagewatch/Test", datums, NOW)
+    samples = _service()._checked_samples("Sagewatch/Test", _records(datums), NOW)
     raw: dict = {}
     for datum in datums:
         dims = tuple(sorted((d["Name"], d["Value"]) for d in datum.get("Dimensions") or ()))
@@ -124,7 +137,7 @@ def test_zero_counts_are_no_samples_and_statistic_sets_merge_into_their_slot():
          "StatisticValues": {"SampleCount": 2, "Sum": 10.0, "Minimum": 4.0, "Maximum": 6.0}},
         {"MetricName": "z", "Timestamp": NOW, "Values": [5.0], "Counts": [0.0]},
     ]
-    slots = _slots(service._checked_samples("n", datums, NOW))
+    slots = _slots(service._checked_samples("n", _records(datums), NOW))
     (key, tier, start, unit), aggregate = next(iter(slots.items()))
     assert len(slots) == 1 and key.name == "m" and tier == 60 and start == int(NOW) - int(NOW) % 60
     assert (aggregate.sample_count, aggregate.sum, aggregate.minimum, aggregate.maximum) == (4.0, 14.0, 2.0, 6.0)

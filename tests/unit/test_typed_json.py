@@ -4,7 +4,9 @@ For every input shape of the services served over JSON, requests are generated f
 (mostly valid, some mutated into invalid or unusual forms) and read both ways. The reader must
 never accept what the general path (orjson, the shape walk, the validator) rejects, must give
 the same values when it accepts, and must accept every valid request written the way SDKs
-write them (so that it is actually used).
+write them (so that it is actually used). Read as records (``takes_records``), the same
+request must give the same values, whether the reader decodes it or the general path's result
+is converted.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import json
 import random
 
 import botocore.session
+import msgspec
 import orjson
 import pytest
 
 from sagewatch.aws.models import service_spec
 from sagewatch.aws.protocols.base import WireRequest
 from sagewatch.aws.protocols.json import JSONProtocol
-from sagewatch.aws.typed_json import TypedJSONReader, compile_decoder
+from sagewatch.aws.typed_json import RecordConverter, TypedJSONReader, compile_decoder
 from sagewatch.aws.validation import Validator, java_pattern
 from sagewatch.services.errors import AWSError
 
@@ -143,6 +146,7 @@ def _in_model(value, shape):
 def test_reader_accepts_only_what_the_general_path_accepts(service, operation):
     spec = service_spec(service)
     protocol, validator, reader = JSONProtocol(), Validator(), TypedJSONReader()
+    converter = RecordConverter()
     shape = operation.input_shape
     rng = random.Random(f"{service}.{operation.name}")
     vouched = valid_sdk_form = 0
@@ -150,11 +154,17 @@ def test_reader_accepts_only_what_the_general_path_accepts(service, operation):
         generator = Generator(rng, mutate=0.0 if attempt % 2 == 0 else 0.08)
         body = json.dumps(generator.value(shape)).encode()  # stdlib: big integers too
         fast = reader.read(shape, body)
+        fast_records = reader.read(shape, body, records=True)
         accepted, params = _general_path(protocol, validator, spec, operation, body)
+        assert (fast is None) == (fast_records is None), body[:500]
         if fast is not None:
             vouched += 1
             assert accepted, f"reader accepted what the general path rejects: {body[:500]!r}"
             assert fast == _in_model(params, shape), body[:500]
+            assert msgspec.to_builtins(fast_records) == fast, body[:500]
+        if accepted:
+            converted = converter.to_records(shape, params)
+            assert msgspec.to_builtins(converted) == _in_model(params, shape), body[:500]
         if accepted and generator.sdk_form:
             valid_sdk_form += 1
             assert fast is not None, f"reader fell back on a valid SDK-form request: {body[:500]!r}"
@@ -179,6 +189,9 @@ def test_non_finite_doubles_and_text_timestamps_take_the_general_path():
     datum = {"MetricName": "m", "Value": 1.5, "Timestamp": 1764000000}
     assert reader.read(operation.input_shape, orjson.dumps({"Namespace": "n", "MetricData": [datum]})) == {
         "Namespace": "n", "MetricData": [{"MetricName": "m", "Value": 1.5, "Timestamp": 1764000000.0}]}
+    records = reader.read(operation.input_shape, orjson.dumps({"Namespace": "n", "MetricData": [datum]}), records=True)
+    assert isinstance(records["MetricData"][0], msgspec.Struct)
+    assert (records["MetricData"][0].Value, records["MetricData"][0].Unit) == (1.5, msgspec.UNSET)
     for changed in ({"Value": "NaN"}, {"Timestamp": "2026-11-27T10:00:00Z"}, {"Value": None}):
         body = orjson.dumps({"Namespace": "n", "MetricData": [{**datum, **changed}]})
         assert reader.read(operation.input_shape, body) is None

@@ -34,6 +34,7 @@ from .protocols.base import Protocol, WireRequest, WireResponse
 from .protocols.cbor import CBORProtocol
 from .protocols.json import JSONProtocol
 from .protocols.query import QueryProtocol
+from .typed_json import RecordConverter
 from .validation import Validator
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class Operation:
     model: OperationModel
     method: Callable | None  # None: in the model, not implemented by sagewatch
     accepts: frozenset[str] | None  # input members the method takes (None: takes **kwargs)
+    records: bool  # nested structures as records (services/base.py takes_records), not dicts
 
 
 class Binding:
@@ -60,7 +62,8 @@ class Binding:
         self.operations: dict[str, Operation] = {}
         for name, model in self.spec.operations.items():
             method = getattr(service, xform_name(name), None)
-            self.operations[name] = Operation(model, method, _accepted_arguments(method))
+            records = getattr(method, "takes_records", False)
+            self.operations[name] = Operation(model, method, _accepted_arguments(method), records)
 
 
 def _accepted_arguments(method: Callable | None) -> frozenset[str] | None:
@@ -84,6 +87,7 @@ class Gateway:
     def __init__(self, services: list[Service], durability: Durability | None = None) -> None:
         self.durability = durability
         self.validator = Validator()
+        self.records = RecordConverter()
         self.json = JSONProtocol()
         self.query = QueryProtocol()
         self.cbor = CBORProtocol()
@@ -93,6 +97,9 @@ class Gateway:
         for service in services:
             binding = Binding(service)
             spec = binding.spec
+            for operation in binding.operations.values():
+                if operation.records:
+                    self.records.check(operation.model.input_shape)
             if spec.target_prefix:
                 self.by_target_prefix[spec.target_prefix] = binding
             self.by_signing_name[spec.signing_name] = binding
@@ -159,12 +166,14 @@ class Gateway:
                     status=501,
                     sender_fault=False,
                 )
-            params = protocol.parse_valid(spec, operation.model, request)
+            params = protocol.parse_valid(spec, operation.model, request, operation.records)
             if params is None:
                 params = protocol.parse(spec, operation.model, request)
                 failures = self.validator.validate(operation.model.input_shape, params)
                 if failures:
                     raise binding.service.invalid_input(failures)
+                if operation.records:
+                    params = self.records.to_records(operation.model.input_shape, params)
             if operation.accepts is not None:
                 params = {k: v for k, v in params.items() if k in operation.accepts}
             result = operation.method(**params)

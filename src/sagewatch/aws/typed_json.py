@@ -15,6 +15,15 @@ thousands of generated and mutated requests. The only difference is deliberate: 
 are not in the model are dropped rather than passed along.
 
 Shapes it does not compile (recursive ones, blobs, documents) always take the general path.
+
+**Records.** An operation whose method is marked ``@takes_records`` (services/base.py) gets the
+structures nested in its input as records instead of dicts: msgspec Structs, read by attribute,
+an absent member reading ``UNSET``. The top level stays a dict (it becomes keyword arguments).
+They exist for bulk requests whose cost is their own objects: a 1,000-datum PutMetricData
+decodes, is read and is freed about 40 % faster as records (measured). ``read(..., records=True)``
+decodes them straight from the body; ``to_records`` builds the same records from what the
+general path (or another protocol) parsed and the validator accepted, so such an operation sees
+records whichever way the request came.
 """
 
 from __future__ import annotations
@@ -47,14 +56,15 @@ class TypedJSONReader:
     def __init__(self) -> None:
         self._decoders: dict[tuple, msgspec.json.Decoder | None] = {}
 
-    def read(self, shape: Shape, body: bytes) -> dict | None:
-        """The request's input, valid by the model; None when the body must take the general
-        path (it is not valid, or not in a form this reader vouches for)."""
-        key = shape_key(shape)
+    def read(self, shape: Shape, body: bytes, records: bool = False) -> dict | None:
+        """The request's input, valid by the model (its nested structures as records if asked);
+        None when the body must take the general path (it is not valid, or not in a form this
+        reader vouches for)."""
+        key = (shape_key(shape), records)
         try:
             decoder = self._decoders[key]
         except KeyError:
-            decoder = self._decoders[key] = compile_decoder(shape)
+            decoder = self._decoders[key] = compile_decoder(shape, records)
         if decoder is None:
             return None
         try:
@@ -63,19 +73,63 @@ class TypedJSONReader:
             return None
 
 
-def compile_decoder(shape: Shape) -> msgspec.json.Decoder | None:
+def compile_decoder(shape: Shape, records: bool = False) -> msgspec.json.Decoder | None:
     try:
-        return msgspec.json.Decoder(_TypeBuilder().type_of(shape))
+        return msgspec.json.Decoder(_TypeBuilder(records=records).type_of(shape))
     except _Unsupported:
         return None
 
 
-class _TypeBuilder:
+class RecordConverter:
+    """Builds the records of ``read(..., records=True)`` from an input already parsed and
+    validated by the general path."""
+
     def __init__(self) -> None:
+        self._types: dict[tuple, type] = {}
+
+    def check(self, shape: Shape) -> None:
+        """Raise if the shape cannot be given as records (wiring time, not request time)."""
+        self._type(shape)
+
+    def to_records(self, shape: Shape, params: dict) -> dict:
+        # Only the model's shape is enforced here: the validator has checked the rules.
+        return msgspec.convert(_without_null_members(params), self._type(shape))
+
+    def _type(self, shape: Shape) -> type:
+        key = shape_key(shape)
+        built = self._types.get(key)
+        if built is None:
+            try:
+                built = self._types[key] = _TypeBuilder(records=True, checked=False).type_of(shape)
+            except _Unsupported as unsupported:
+                raise TypeError(f"{shape.name} cannot be given as records: {unsupported}") from None
+        return built
+
+
+def _without_null_members(value):
+    """The value with null members left out: a null member is an absent one, which a record
+    shows as ``UNSET``. (The validator has refused nulls in lists and maps.)"""
+    if isinstance(value, dict):
+        return {k: _without_null_members(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_null_members(item) for item in value]
+    return value
+
+
+class _TypeBuilder:
+    """The msgspec type of a shape. ``records``: nested structures as Structs (the top level
+    stays a TypedDict). ``checked=False``: types only, without the model's rules (lengths,
+    ranges, patterns, enums), for input the validator has passed."""
+
+    def __init__(self, records: bool = False, checked: bool = True) -> None:
+        self.records = records
+        self.checked = checked
         self._structures: dict[str, type] = {}
         self._building: set[str] = set()
 
     def type_of(self, shape: Shape):
+        if not self.checked:
+            return self._unchecked(shape)
         kind = shape.type_name
         if kind == "structure":
             return self._structure(shape)
@@ -107,15 +161,52 @@ class _TypeBuilder:
             return built
         if shape.name in self._building:
             raise _Unsupported("recursive shape")
+        top_level = not self._building
         self._building.add(shape.name)
         required = set(shape.required_members)
-        fields = {}
-        for name, member in shape.members.items():
-            member_type = self.type_of(member)
-            fields[name] = Required[member_type] if name in required else member_type
+        member_types = {name: self.type_of(member) for name, member in shape.members.items()}
         self._building.discard(shape.name)
-        built = self._structures[shape.name] = TypedDict(shape.name, fields, total=False)
+        if self.records and not top_level:
+            built = _record(shape.name, member_types, required)
+        else:
+            fields = {name: Required[t] if name in required else t for name, t in member_types.items()}
+            built = TypedDict(shape.name, fields, total=False)
+        self._structures[shape.name] = built
         return built
+
+    def _unchecked(self, shape: Shape):
+        kind = shape.type_name
+        if kind == "structure":
+            return self._structure(shape)
+        if kind == "list":
+            return list[self.type_of(shape.member)]
+        if kind == "map":
+            return dict[self.type_of(shape.key), self.type_of(shape.value)]
+        if kind == "string":
+            return str
+        if kind in ("integer", "long"):
+            return int
+        if kind in ("float", "double"):
+            return Union[int, float]
+        if kind == "boolean":
+            return bool
+        if kind == "timestamp":
+            return float
+        raise _Unsupported(kind)
+
+
+def _record(name: str, member_types: dict, required: set) -> type:
+    """A Struct with the structure's members, in model order; absent members read ``UNSET``.
+
+    ``gc=False``: a request's records are trees (nothing decoded refers back up), so the cycle
+    collector need not track the thousands of them a bulk request makes.
+    """
+    fields = [
+        (member, member_type) if member in required
+        else (member, Union[member_type, msgspec.UnsetType], msgspec.UNSET)
+        for member, member_type in member_types.items()
+    ]
+    return msgspec.defstruct(name, fields, kw_only=True, gc=False)
 
 
 def _integer_bounds(shape: Shape) -> dict:

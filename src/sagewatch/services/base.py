@@ -5,11 +5,22 @@ A service is a plain class with one method per operation, named after it in snak
 arguments spelled as in the API reference (``logGroupName=...``). It returns the output members
 as a dict, or raises ``AWSError``. It never sees the wire: the gateway has already parsed and
 validated the request against the service's botocore model.
+
+The structures nested in the input arrive as dicts, or, for a method marked ``@takes_records``,
+as records (msgspec Structs read by attribute, absent members ``UNSET``; aws/typed_json.py).
 """
 
 from __future__ import annotations
 
 from .errors import AWSError, Failure, serialization_error, validation_message
+
+
+def takes_records(method):
+    """Mark an operation that takes its nested structures as records rather than dicts: for the
+    bulk operations (PutMetricData) where building, reading and freeing a request's own
+    objects is most of the work."""
+    method.takes_records = True
+    return method
 
 
 class Service:

@@ -55,9 +55,12 @@ class Protocol:
         """The operation's input as Python values; raises AWSError if the body is unreadable."""
         raise NotImplementedError
 
-    def parse_valid(self, spec: ServiceSpec, operation: OperationModel, request: WireRequest) -> dict | None:
+    def parse_valid(
+        self, spec: ServiceSpec, operation: OperationModel, request: WireRequest, records: bool = False
+    ) -> dict | None:
         """The operation's input when the protocol can read *and* validate it in one pass and
-        it is valid; None means: take the general path, ``parse`` and then the validator."""
+        it is valid (``records``: its nested structures as records, aws/typed_json.py); None
+        means: take the general path, ``parse`` and then the validator."""
         return None
 
     def serialize(

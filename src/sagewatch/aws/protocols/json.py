@@ -63,11 +63,13 @@ class JSONProtocol(Protocol):
             params = decoder(shape)(params)
         return params
 
-    def parse_valid(self, spec: ServiceSpec, operation: OperationModel, request: WireRequest) -> dict | None:
+    def parse_valid(
+        self, spec: ServiceSpec, operation: OperationModel, request: WireRequest, records: bool = False
+    ) -> dict | None:
         shape = operation.input_shape
         if shape is None:
             return None
-        return self.typed.read(shape, request.body)
+        return self.typed.read(shape, request.body, records)
 
     # -- responses --------------------------------------------------------------------------
 
