@@ -57,6 +57,11 @@ DEFAULTS = {
     "put_scale": 1.0,               # multiplies PUT_REQUESTS and MOTO_PUT_REQUESTS
     "put_connections": 2,
     "moto_put_budget_s": 120.0,     # safety net: moto stops sending a cell after this long
+    # Runs of each PutMetricData cell, each on a fresh server; the median run is reported. A
+    # sagewatch cell lasts seconds, short enough for a shared VM's speed swings to move it by
+    # 15 % or more from run to run; moto's last a minute or more and average those out.
+    "put_repeats": 3,
+    "moto_put_repeats": 1,
     "datapoints": 1_000_000,        # GetMetricData: datapoints of the one metric, over 24 h
     "gmd_repeats": 5,               # sagewatch: median of this many GetMetricData
     "moto_gmd_repeats": 1,
@@ -341,36 +346,51 @@ def check_cell(client, cell: PutCell, sent: list[int], base: int) -> dict:
 
 
 def run_puts(server_class, clients: Clients, cells: list[PutCell], p: dict, base: int,
-             budget_s: float, table: dict) -> dict:
-    """Each cell on a fresh server (moto keeps every sample as an object and scans them all for
-    each GetMetricStatistics: one cell's data is enough for it)."""
+             budget_s: float, table: dict, repeats: int) -> dict:
+    """Each cell ``repeats`` times, each run on a fresh server (moto keeps every sample as an
+    object and scans them all for each GetMetricStatistics: one cell's data is enough for it).
+    A cell's result is its median run by values/s, with every run's rate beside it; a run that
+    broke is the result, whatever the others did."""
     out = {}
     rss = []
     for cell in cells:
-        with server_class() as server:
-            client = clients.client(server.endpoint)
-            count = _requests(table, cell.label, p["put_scale"])
-            log(f"{server.name}: PutMetricData {cell.label}, {count} requests of "
-                f"{cell.values_per_request:,} values on {p['put_connections']} connections"
-                + (f" (budget {budget_s:.0f} s)" if math.isfinite(budget_s) else ""))
-            result = send_cell(server.endpoint, cell, count, p["put_connections"], budget_s)
-            result["rss_mb"] = rss_bytes(server.pid) / MB
-            rss.append(result["rss_mb"])
-            if result["errors"]:
-                result["check"] = {"ok": False, "mismatches": [], "metrics": 0}
-                log(f"{server.name}: {cell.label} FAILED: {result['errors'][0]}")
-            else:
-                log(f"{server.name}: {result['values_per_s']:,.0f} values/s ({result['requests']} requests "
-                    f"in {result['seconds']:.1f} s); RSS {result['rss_mb']:,.0f} MB; checking with "
-                    f"GetMetricStatistics")
-                result["check"] = check_cell(client, cell, result["sent"], base)
-                if not result["check"]["ok"]:
-                    log(f"{server.name}: {cell.label} stored values differ: "
-                        f"{result['check']['mismatches'][:2]}")
-            del result["sent"]
-            out[cell.label] = result
+        runs = []
+        for attempt in range(repeats):
+            if repeats > 1:
+                log(f"{server_class.name}: {cell.label}, run {attempt + 1}/{repeats}")
+            runs.append(_put_run(server_class, clients, cell, p, base, budget_s, table))
+            rss.append(runs[-1]["rss_mb"])
+        broken = [r for r in runs if r["errors"] or not r["check"]["ok"]]
+        result = broken[0] if broken else sorted(runs, key=lambda r: r["values_per_s"])[len(runs) // 2]
+        result["runs_values_per_s"] = [r["values_per_s"] for r in runs]
+        out[cell.label] = result
     out["rss_mb"] = max(rss)
     return out
+
+
+def _put_run(server_class, clients: Clients, cell: PutCell, p: dict, base: int, budget_s: float,
+             table: dict) -> dict:
+    with server_class() as server:
+        client = clients.client(server.endpoint)
+        count = _requests(table, cell.label, p["put_scale"])
+        log(f"{server.name}: PutMetricData {cell.label}, {count} requests of "
+            f"{cell.values_per_request:,} values on {p['put_connections']} connections"
+            + (f" (budget {budget_s:.0f} s)" if math.isfinite(budget_s) else ""))
+        result = send_cell(server.endpoint, cell, count, p["put_connections"], budget_s)
+        result["rss_mb"] = rss_bytes(server.pid) / MB
+        if result["errors"]:
+            result["check"] = {"ok": False, "mismatches": [], "metrics": 0}
+            log(f"{server.name}: {cell.label} FAILED: {result['errors'][0]}")
+        else:
+            log(f"{server.name}: {result['values_per_s']:,.0f} values/s ({result['requests']} requests "
+                f"in {result['seconds']:.1f} s); RSS {result['rss_mb']:,.0f} MB; checking with "
+                f"GetMetricStatistics")
+            result["check"] = check_cell(client, cell, result["sent"], base)
+            if not result["check"]["ok"]:
+                log(f"{server.name}: {cell.label} stored values differ: "
+                    f"{result['check']['mismatches'][:2]}")
+        del result["sent"]
+        return result
 
 
 # -- GetMetricData over 1,000,000 datapoints ------------------------------------------------------------
@@ -658,7 +678,7 @@ def run(options: dict) -> tuple[list[Row], dict]:
         series = Series(p["datapoints"], gmd_base)
         log(f"at most {series.max_distinct} distinct values in a minute")
 
-        sw_put = run_puts(Sagewatch, clients, cells, p, put_base, float("inf"), PUT_REQUESTS)
+        sw_put = run_puts(Sagewatch, clients, cells, p, put_base, float("inf"), PUT_REQUESTS, p["put_repeats"])
         with Sagewatch() as server:
             sw_gmd = run_gmd(server, clients, series, (("Average", "p90"), ("Average",)), p["gmd_repeats"],
                              float("inf"))
@@ -668,7 +688,7 @@ def run(options: dict) -> tuple[list[Row], dict]:
         mo_put = mo_gmd = mo_alarm = None
         if not options.get("no_moto"):
             mo_put = run_puts(Moto, clients, cells, p, put_base, p["moto_put_budget_s"],
-                              MOTO_PUT_REQUESTS)
+                              MOTO_PUT_REQUESTS, p["moto_put_repeats"])
             with Moto() as server:
                 # moto has no percentiles: GetMetricData p90 fails (probed and reported).
                 mo_gmd = run_gmd(server, clients, series, (("Average",),), p["moto_gmd_repeats"],
@@ -700,7 +720,8 @@ def run(options: dict) -> tuple[list[Row], dict]:
               f"training hosts, 2 dimensions); dist = 100 datums x 100 distinct Values with Counts 1-5 "
               f"(2 latency metrics x 50 s of one of {DIST_ENDPOINTS} endpoints, 2 dimensions); timestamps "
               f"in the last hour; pre-serialized by botocore's serializers, sent on {p['put_connections']} "
-              f"persistent connections; every cell on a fresh server; moto safety budget "
+              f"persistent connections; every run on a fresh server, median of {p['put_repeats']} runs "
+              f"(moto {p['moto_put_repeats']}); moto safety budget "
               f"{p['moto_put_budget_s']:.0f} s per cell",
         "GetMetricData": f"one metric of {series.total:,} datapoints (0.1 ms latencies, at most "
                          f"{series.max_distinct} distinct values per minute) over {GMD_PERIODS} minutes, loaded "
@@ -728,6 +749,9 @@ def _put_row(cell: PutCell, sw: dict, mo: dict | None, p: dict) -> Row:
              else "100 datums x 100 Values/Counts/request")
     notes = [(f"sagewatch {_n(s['requests'], 'request')} ({s['values']:,} values) in {s['seconds']:.1f} s, "
               f"stored SampleCount/Sum of all {s['check']['metrics']} metrics = sent")]
+    if len(s["runs_values_per_s"]) > 1:
+        notes.append("sagewatch runs " + " / ".join(f"{rate:,.0f}" for rate in s["runs_values_per_s"])
+                     + " values/s, the median reported")
     comparable, moto_rate = True, None
     if mo is not None:
         m = mo[cell.label]

@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
                             help="stop sending one PutMetricData cell to moto after this many seconds")
     cloudwatch.add_argument("--datapoints", type=int,
                             help="datapoints of the GetMetricData metric (default 1,000,000)")
+    cloudwatch.add_argument("--put-repeats", type=int,
+                            help="runs of each PutMetricData cell on sagewatch (median; default 3)")
     cloudwatch.add_argument("--gmd-repeats", type=int, help="GetMetricData runs on sagewatch (median)")
     cloudwatch.add_argument("--moto-gmd-budget-s", type=float,
                             help="longest wait for one moto GetMetricData")
