@@ -129,12 +129,14 @@ class CloudWatchService(Service):
         return {}
 
     def _checked_samples(self, namespace: str, datums: list, now: float) -> Samples:
-        """Every datum (a record, or null) checked on its own, for requests the bulk check of
-        ``_plain_values`` does not vouch for: other kinds of datum, or a rule broken somewhere."""
+        """Every datum checked on its own, for requests the bulk check of ``_plain_values`` does
+        not vouch for: other kinds of datum, or a rule broken somewhere. These are the rare
+        requests, so each record is read back as the dict of its present members."""
         samples, problems = [], []
         for index, datum in enumerate(datums, 1):
             try:
-                samples.append(self._sample(namespace, msgspec.to_builtins(datum), f"MetricData.member.{index}", now))
+                samples.append(self._sample(namespace, msgspec.to_builtins(datum), f"MetricData.member.{index}",
+                                            now))
             except _ValueProblem as problem:
                 problems.append(problem.message)
         if problems:
