@@ -35,7 +35,6 @@ BREAKERS = (
     {"Timestamp": NOW - 15 * 86400}, {"Timestamp": NOW + 3 * 3600}, {"Value": math.nan},
     {"Value": math.inf}, {"Value": 1e-200}, {"Value": 2.0**361}, {"StorageResolution": 5},
     {"Values": [1.0, 2.0]}, {"StatisticValues": {"SampleCount": 1, "Sum": 1, "Minimum": 1, "Maximum": 1}},
-    {"Unit": None}, {"Timestamp": None},
     {"Dimensions": [{"Name": "Host", "Value": "a"}, {"Name": "Host", "Value": "b"}]},
     {"Dimensions": [{"Name": f"d{i}", "Value": "v"} for i in range(31)]},
 )

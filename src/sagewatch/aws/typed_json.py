@@ -82,7 +82,8 @@ def compile_decoder(shape: Shape, records: bool = False) -> msgspec.json.Decoder
 
 class RecordConverter:
     """Builds the records of ``read(..., records=True)`` from an input already parsed and
-    validated by the general path."""
+    validated by the general path. Its record classes carry no rules (the validator applied
+    them), so they are not the reader's classes, but they have the same members."""
 
     def __init__(self) -> None:
         self._types: dict[tuple, type] = {}
@@ -128,32 +129,33 @@ class _TypeBuilder:
         self._building: set[str] = set()
 
     def type_of(self, shape: Shape):
-        if not self.checked:
-            return self._unchecked(shape)
         kind = shape.type_name
         if kind == "structure":
             return self._structure(shape)
         if kind == "list":
-            return _sized(list[self.type_of(shape.member)], shape)
+            return self._ruled(list[self.type_of(shape.member)], **_lengths(shape))
         if kind == "map":
-            return _sized(dict[self.type_of(shape.key), self.type_of(shape.value)], shape)
+            return self._ruled(dict[self.type_of(shape.key), self.type_of(shape.value)], **_lengths(shape))
         if kind == "string":
-            return _string(shape)
+            return _string(shape) if self.checked else str
         if kind in ("integer", "long"):
-            return Annotated[int, msgspec.Meta(**_integer_bounds(shape))]
+            return self._ruled(int, **_integer_bounds(shape))
         if kind in ("float", "double"):
             # JSON integers stay ints, as the general path leaves them.
             low, high = shape.metadata.get("min"), shape.metadata.get("max")
             floats = {"ge": -_DOUBLE_MAX if low is None else max(low, -_DOUBLE_MAX),
                       "le": _DOUBLE_MAX if high is None else min(high, _DOUBLE_MAX)}
-            return Union[Annotated[int, msgspec.Meta(**_integer_bounds(shape))],
-                         Annotated[float, msgspec.Meta(**floats)]]
+            return Union[self._ruled(int, **_integer_bounds(shape)), self._ruled(float, **floats)]
         if kind == "boolean":
             return bool
         if kind == "timestamp":
             # Epoch seconds, as services take them; msgspec reads a JSON integer as a float here.
-            return Annotated[float, msgspec.Meta(ge=TIMESTAMP_MIN, le=TIMESTAMP_MAX)]
+            return self._ruled(float, ge=TIMESTAMP_MIN, le=TIMESTAMP_MAX)
         raise _Unsupported(kind)  # blob (base64 rules), document, union
+
+    def _ruled(self, base, **rules):
+        """``base`` bound by the model's rules (msgspec constraints), or bare when unchecked."""
+        return Annotated[base, msgspec.Meta(**rules)] if rules and self.checked else base
 
     def _structure(self, shape: Shape) -> type:
         built = self._structures.get(shape.name)
@@ -173,26 +175,6 @@ class _TypeBuilder:
             built = TypedDict(shape.name, fields, total=False)
         self._structures[shape.name] = built
         return built
-
-    def _unchecked(self, shape: Shape):
-        kind = shape.type_name
-        if kind == "structure":
-            return self._structure(shape)
-        if kind == "list":
-            return list[self.type_of(shape.member)]
-        if kind == "map":
-            return dict[self.type_of(shape.key), self.type_of(shape.value)]
-        if kind == "string":
-            return str
-        if kind in ("integer", "long"):
-            return int
-        if kind in ("float", "double"):
-            return Union[int, float]
-        if kind == "boolean":
-            return bool
-        if kind == "timestamp":
-            return float
-        raise _Unsupported(kind)
 
 
 def _record(name: str, member_types: dict, required: set) -> type:
@@ -226,11 +208,6 @@ def _lengths(shape: Shape) -> dict:
     if meta.get("max") is not None:
         lengths["max_length"] = math.floor(meta["max"])
     return lengths
-
-
-def _sized(collection, shape: Shape):
-    lengths = _lengths(shape)
-    return Annotated[collection, msgspec.Meta(**lengths)] if lengths else collection
 
 
 def _string(shape: Shape):
