@@ -69,11 +69,12 @@ def _datum(rng: random.Random) -> dict:
 
 
 def _slots(samples: Samples) -> dict:
-    """(metric, tier, start, unit) -> aggregate, merging slots a request split in two series."""
+    """(metric, tier, start, unit) -> aggregate; a request touches each slot once (one row per
+    slot), however its datums spell the metric's dimensions or unit."""
     slots: dict = {}
     for key, tier, start, unit, aggregate in aggregate_slots(samples):
-        held = slots.get((key, tier, start, unit))
-        slots[(key, tier, start, unit)] = aggregate if held is None else statistics.merge((held, aggregate))
+        assert (key, tier, start, unit) not in slots, "one slot aggregated twice in one request"
+        slots[(key, tier, start, unit)] = aggregate
     return slots
 
 

@@ -863,11 +863,11 @@ def _plain_values(namespace: str, datums: list, now: float) -> Samples | None:
     a series is looked up only where it changes from one datum to the next, and the numbers
     are checked as arrays.
     """
-    index: dict[tuple, int] = {}
-    series_id, values, timestamps, resolutions = [], [], [], []
+    entries: dict[tuple, int] = {}  # (name, dimension pairs as written, unit) -> entry number
+    entry_of_datum, values, timestamps, resolutions = [], [], [], []
     last_name = last_unit = last_dimensions = _NOTHING
     pairs: tuple = ()
-    sid = -1
+    entry = -1
     for datum in datums:
         value = datum.Value
         if value is UNSET or datum.Values is not UNSET or datum.Counts is not UNSET \
@@ -880,8 +880,8 @@ def _plain_values(namespace: str, datums: list, now: float) -> Samples | None:
         name, unit = datum.MetricName, datum.Unit
         if name != last_name or unit != last_unit:
             last_name, last_unit = name, unit
-            sid = index.setdefault((name, pairs, unit), len(index))
-        series_id.append(sid)
+            entry = entries.setdefault((name, pairs, unit), len(entries))
+        entry_of_datum.append(entry)
         values.append(value)
         timestamps.append(datum.Timestamp)
         resolutions.append(datum.StorageResolution)
@@ -897,15 +897,19 @@ def _plain_values(namespace: str, datums: list, now: float) -> Samples | None:
     # NaN and infinities fail the first test, tiny non-zero magnitudes the second.
     if not (magnitudes <= MAX_VALUE).all() or ((magnitudes > 0) & (magnitudes < MIN_VALUE)).any():
         return None
-    series = []
-    for name, pairs, unit in index:
+    # Entries become series: dimensions written in another order, or an absent unit beside
+    # "None", name the same one.
+    series: dict[tuple, int] = {}
+    series_of_entry = []
+    for name, pairs, unit in entries:
         key = key_of_pairs(namespace, name, pairs)
         if len(key.dimensions) > MAX_DIMENSIONS or _repeats_a_name(key.dimensions):
             return None
-        series.append((key, unit or "None"))
+        series_of_entry.append(series.setdefault((key, unit or "None"), len(series)))
     high_resolution = np.array([r == 1 for r in resolutions]) if 1 in resolutions else np.zeros(len(datums), bool)
     return Samples(
-        series, np.array(series_id, dtype=np.int64), timestamps.astype(np.int64), high_resolution, values,
+        list(series), np.array(series_of_entry, dtype=np.int64)[entry_of_datum], timestamps.astype(np.int64),
+        high_resolution, values,
     )
 
 
