@@ -21,6 +21,8 @@ def server(
     data_dir: Path = typer.Option(Path("./sagewatch-data"), help="Where the database lives."),
     region: str = typer.Option("us-east-1", help="Region written into ARNs."),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
+    retention_sweep_seconds: float = typer.Option(
+        60.0, help="How often events past their group's retention are deleted (tests shorten it)."),
 ) -> None:
     """Run the sagewatch server (the AWS APIs on one port)."""
     import uvicorn
@@ -28,7 +30,8 @@ def server(
     from .config import Settings
     from .server import create_app
 
-    settings = Settings(host=host, port=port, data_dir=data_dir, region=region)
+    settings = Settings(host=host, port=port, data_dir=data_dir, region=region,
+                        retention_sweep_seconds=retention_sweep_seconds)
     application = create_app(settings)
     endpoint = f"http://{host}:{port}"
     typer.echo(
