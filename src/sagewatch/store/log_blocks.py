@@ -164,7 +164,7 @@ _RUN_CHUNK = 1024
 
 def merge(
     infos: Iterable[BlockInfo],
-    load: Callable[[BlockInfo], Block],
+    load: Callable[[BlockInfo], Block | None],
     *,
     low: tuple[int, int],
     high: tuple[int, int],
@@ -175,7 +175,8 @@ def merge(
     ``forward``), restricted to the prefilter's candidates.
 
     ``infos`` must come ordered by min_timestamp ascending (forward) or max_timestamp descending
-    (backward); blocks are loaded only when the merge reaches them.
+    (backward); blocks are loaded only when the merge reaches them. ``load`` answers None for a
+    block deleted since it was listed, and the merge goes on without it.
     """
     sign = 1 if forward else -1
     infos = iter(infos)
@@ -193,8 +194,9 @@ def merge(
     while True:
         while pending is not None and reachable(pending):
             block = load(pending)
-            positions = block.positions(low, high, forward, candidates(block, prefilter))
-            if positions.size:
+            positions = (block.positions(low, high, forward, candidates(block, prefilter))
+                         if block is not None else None)
+            if positions is not None and positions.size:
                 first = int(positions[0])
                 heapq.heappush(heap, (sign * int(block.timestamps[first]), sign * int(block.ids[first]),
                                       seq, block, positions, 0))

@@ -318,7 +318,7 @@ class LogsService(Service):
                 "Cannot order by LastEventTime with a logStreamNamePrefix."
             )
         group = self._group_from(logGroupName, logGroupIdentifier)
-        kind = "log-streams-by-time" if by_last_event else "log-streams"
+        kind = _of_group("log-streams-by-time" if by_last_event else "log-streams", group)
         after = self._page_key(kind, nextToken)
         limit = limit or 50
         streams = self.store.list_log_streams(
@@ -518,7 +518,7 @@ class LogsService(Service):
         descending = startFromHead is False
         if nextToken is not None:
             # The token's direction wins over startFromHead (API reference).
-            direction, timestamp, event_id = self._page_key("filter", nextToken)
+            direction, timestamp, event_id = self._page_key(_of_group("filter", group), nextToken)
             descending = direction == "b"
             if descending:
                 high = min(high, (timestamp, event_id))
@@ -535,11 +535,17 @@ class LogsService(Service):
             timestamp, event_id, stream_id, ingestion_time, message = row
             if not matches(message):
                 continue
+            if stream_id not in names:
+                # A stream created (and written) since the names were read; one deleted since
+                # has no name to give, and its events are gone with it.
+                names = self._stream_names(group)
+                if stream_id not in names:
+                    continue
             size += utf8_length(message) + EVENT_OVERHEAD_BYTES
             if events and size > MAX_RESPONSE_BYTES:
                 break
             events.append({
-                "logStreamName": names.get(stream_id, ""),
+                "logStreamName": names[stream_id],
                 "timestamp": timestamp,
                 "message": message,
                 "ingestionTime": ingestion_time,
@@ -554,7 +560,7 @@ class LogsService(Service):
         if last is not None:
             # The next page starts just past the last event, in the same direction.
             resume = ["b", last[0], last[1]] if descending else ["f", last[0], last[1] + 1]
-            result["nextToken"] = tokens.page_token("filter", resume)
+            result["nextToken"] = tokens.page_token(_of_group("filter", group), resume)
         return result
 
     def _stream_names(self, group: LogGroup) -> dict[int, str]:
@@ -571,6 +577,12 @@ class LogsService(Service):
             if len(page) < 10_000:
                 return streams
             after = page[-1].name
+
+
+def _of_group(kind: str, group: LogGroup) -> str:
+    """A listing token kind bound to one log group's life: a token from another group, or from
+    a deleted group's namesake, fails its check (group ids are never reused)."""
+    return f"{kind}@{group.id}"
 
 
 def _fit_response(rows: list) -> list:

@@ -38,9 +38,12 @@ def _stream(row) -> LogStream:
 class SQLiteLogStore(LogStore):
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._next_event_id = (
-            database.execute("SELECT MAX(last_event_id) FROM log_blocks").fetchone()[0] or 0
-        ) + 1
+        # Ids below the high-water mark may have been handed out and deleted since: never again.
+        self._next_event_id = database.execute(
+            "SELECT value FROM counters WHERE name = 'log_event_id'"
+        ).fetchone()[0] + 1
+        # Keyed by block id, which is never reused (AUTOINCREMENT, migration 3), so an entry can
+        # only ever name the block it was loaded from; deletes drop their entries to free memory.
         self._cache: OrderedDict[int, Block] = OrderedDict()
         self._cache_bytes = 0
         self._cache_lock = threading.Lock()
@@ -95,7 +98,8 @@ class SQLiteLogStore(LogStore):
 
     def delete_log_group(self, group: LogGroup, arn: str) -> None:
         with self.database.write() as db:
-            db.execute("DELETE FROM log_blocks WHERE group_id = ?", (group.id,))
+            self._forget(db.execute("DELETE FROM log_blocks WHERE group_id = ? RETURNING id",
+                                    (group.id,)))
             db.execute("DELETE FROM log_streams WHERE group_id = ?", (group.id,))
             db.execute("DELETE FROM log_groups WHERE id = ?", (group.id,))
             db.execute("DELETE FROM tags WHERE arn = ?", (arn,))
@@ -115,8 +119,9 @@ class SQLiteLogStore(LogStore):
             ).fetchone()
             if not count:
                 return 0
-            db.execute("DELETE FROM log_blocks WHERE group_id = ? AND max_timestamp < ?",
-                       (group_id, older_than))
+            self._forget(db.execute(
+                "DELETE FROM log_blocks WHERE group_id = ? AND max_timestamp < ? RETURNING id",
+                (group_id, older_than)))
             db.execute("UPDATE log_groups SET stored_bytes = MAX(stored_bytes - ?, 0) WHERE id = ?",
                        (stored, group_id))
             # The first event of a stream may be gone now.
@@ -186,7 +191,8 @@ class SQLiteLogStore(LogStore):
                 "SELECT COALESCE(SUM(stored_bytes), 0) FROM log_blocks WHERE stream_id = ?",
                 (stream.id,),
             ).fetchone()[0]
-            db.execute("DELETE FROM log_blocks WHERE stream_id = ?", (stream.id,))
+            self._forget(db.execute("DELETE FROM log_blocks WHERE stream_id = ? RETURNING id",
+                                    (stream.id,)))
             db.execute("DELETE FROM log_streams WHERE id = ?", (stream.id,))
             db.execute(
                 "UPDATE log_groups SET stored_bytes = MAX(stored_bytes - ?, 0) WHERE id = ?",
@@ -205,7 +211,8 @@ class SQLiteLogStore(LogStore):
         first, last = timestamps[0], timestamps[-1]
         with self.database.write() as db:
             first_id = self._next_event_id
-            self._next_event_id += len(messages)
+            db.execute("UPDATE counters SET value = ? WHERE name = 'log_event_id'",
+                       (first_id + len(messages) - 1,))
             db.execute(
                 "INSERT INTO log_blocks (group_id, stream_id, ingestion_time, min_timestamp, "
                 "max_timestamp, event_count, last_event_id, stored_bytes, timestamps, event_ids, "
@@ -225,6 +232,7 @@ class SQLiteLogStore(LogStore):
                 "UPDATE log_groups SET stored_bytes = stored_bytes + ? WHERE id = ?",
                 (stored_bytes, group_id),
             )
+            self._next_event_id = first_id + len(messages)
 
     def read_stream(self, stream_id, *, start, end, forward, limit) -> list[EventRow]:
         rows = []
@@ -267,7 +275,9 @@ class SQLiteLogStore(LogStore):
         finally:
             cursor.close()
 
-    def _load(self, info: BlockInfo) -> Block:
+    def _load(self, info: BlockInfo) -> Block | None:
+        """The decoded block, or None if it was deleted since the index scan listed it (a read
+        racing a delete or a retention sweep sees the block's events or none of them)."""
         with self._cache_lock:
             block = self._cache.get(info.id)
             if block is not None:
@@ -276,6 +286,8 @@ class SQLiteLogStore(LogStore):
         row = self.database.execute(
             "SELECT timestamps, event_ids, ends, messages FROM log_blocks WHERE id = ?", (info.id,)
         ).fetchone()
+        if row is None:
+            return None
         block = Block(info, *row)
         with self._cache_lock:
             if info.id not in self._cache:
@@ -285,3 +297,13 @@ class SQLiteLogStore(LogStore):
                     _, evicted = self._cache.popitem(last=False)
                     self._cache_bytes -= evicted.size
         return block
+
+    def _forget(self, deleted_ids: sqlite3.Cursor) -> None:
+        """Drop the cache entries of deleted blocks (ids are never reused, so this frees memory;
+        it is not what keeps a read correct)."""
+        ids = [row[0] for row in deleted_ids]
+        with self._cache_lock:
+            for block_id in ids:
+                evicted = self._cache.pop(block_id, None)
+                if evicted is not None:
+                    self._cache_bytes -= evicted.size
