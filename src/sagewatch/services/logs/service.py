@@ -202,6 +202,48 @@ class LogsService(Service):
             result["nextToken"] = tokens.page_token("log-groups", groups[limit - 1].name)
         return result
 
+    def list_log_groups(
+        self, logGroupNamePattern=None, logGroupClass=None, includeLinkedAccounts=None,
+        accountIdentifiers=None, nextToken=None, limit=None, dataSources=None,
+        fieldIndexNames=None, logGroupTags=None,
+    ):
+        # There are no linked accounts here, so includeLinkedAccounts/accountIdentifiers change
+        # nothing; no group has data sources or field indexes, so a filter on them leaves none
+        # ("the results include log groups that satisfy all filters": ListLogGroups reference).
+        if dataSources or fieldIndexNames:
+            return {"logGroups": []}
+        after = self._page_key("list-log-groups", nextToken)
+        limit = limit or 50
+        name_matches = _name_pattern(logGroupNamePattern)
+        found: list[LogGroup] = []
+        while len(found) <= limit:
+            page = self.store.list_log_groups(prefix=None, contains=None,
+                                              log_group_class=logGroupClass, after=after,
+                                              limit=limit + 1)
+            found += [g for g in page if name_matches(g.name) and self._tagged(g, logGroupTags)]
+            if len(page) <= limit:
+                break
+            after = page[-1].name
+        result: dict = {"logGroups": [
+            {"logGroupName": g.name, "logGroupArn": self.group_arn(g.name),
+             "logGroupClass": g.log_group_class}
+            for g in found[:limit]
+        ]}
+        if len(found) > limit:
+            result["nextToken"] = tokens.page_token("list-log-groups", found[limit - 1].name)
+        return result
+
+    def _tagged(self, group: LogGroup, tag_filters: list[dict] | None) -> bool:
+        """Whether a group has every filter's key, with one of its values when it names any
+        (filters AND together: ListLogGroups reference, logGroupTags)."""
+        if not tag_filters:
+            return True
+        tags = self.tags.get_tags(self.group_arn(group.name))
+        return all(
+            f["key"] in tags and (not f.get("values") or tags[f["key"]] in f["values"])
+            for f in tag_filters
+        )
+
     def _describe_group(self, group: LogGroup, *, brief: bool = False) -> dict:
         arn = self.group_arn(group.name)
         described = {
@@ -577,6 +619,20 @@ class LogsService(Service):
             if len(page) < 10_000:
                 return streams
             after = page[-1].name
+
+
+def _name_pattern(pattern: str | None) -> Callable[[str], bool]:
+    """ListLogGroups' logGroupNamePattern: up to five alternatives joined by ``|``, each a
+    case-sensitive substring, or a prefix when it starts with ``^`` (ListLogGroups reference:
+    "Use ^ to match log group names by prefix ... separate them with a |"). The model's pattern
+    allows no other regex syntax, so no regex engine is needed."""
+    if pattern is None:
+        return lambda name: True
+    prefixes, parts = [], []
+    for alternative in pattern.split("|"):
+        (prefixes if alternative.startswith("^") else parts).append(alternative.lstrip("^"))
+    prefixes, parts = tuple(prefixes), tuple(parts)
+    return lambda name: name.startswith(prefixes) or any(part in name for part in parts)
 
 
 def _of_group(kind: str, group: LogGroup) -> str:
