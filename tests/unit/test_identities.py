@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import sqlite3
 
+import pytest
+
 from sagewatch.store.migrations import migration_files, split_statements
 from sagewatch.store.sqlite.database import Database
 
@@ -62,3 +64,28 @@ def test_upgrade_keeps_rows_and_their_ids_and_never_reuses_them(tmp_path):
                             "VALUES ('g', 0, 'STANDARD')").lastrowid
     database.close()
     assert new_id == 8
+
+
+def test_a_write_naming_a_deleted_resource_writes_nothing(tmp_path):
+    """The service looks a stream up, then appends; a delete can land in between. The append must
+    then store nothing (an orphan block would count in the group's storedBytes forever), and a
+    stream created in a group deleted meanwhile must not appear."""
+    from sagewatch.store import Gone
+    from sagewatch.store.sqlite.logs import SQLiteLogStore
+
+    database = Database(tmp_path / "db")
+    store = SQLiteLogStore(database)
+    group = store.create_log_group("g", 0, kms_key_id=None, log_group_class="STANDARD",
+                                   deletion_protection=False, tags=None, arn="arn:g")
+    stream = store.create_log_stream(group.id, "s", 0)
+    store.delete_log_stream(stream)
+    with pytest.raises(Gone):
+        store.append_log_events(stream, [1, 2], [b"a", b"b"], 3, 54)
+    assert database.execute("SELECT COUNT(*) FROM log_blocks").fetchone() == (0,)
+    assert store.get_log_group("g").stored_bytes == 0
+
+    store.delete_log_group(group, "arn:g")
+    with pytest.raises(Gone):
+        store.create_log_stream(group.id, "s", 0)
+    assert database.execute("SELECT COUNT(*) FROM log_streams").fetchone() == (0,)
+    database.close()

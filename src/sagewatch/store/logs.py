@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from . import Conflict  # noqa: F401  (raised by create_* methods)
+from . import Conflict, Gone  # noqa: F401  (raised by create_* and append methods)
 
 
 @dataclass(slots=True)
@@ -64,7 +64,8 @@ class LogStore:
     def log_groups_with_retention(self) -> list[LogGroup]: ...
 
     # -- log streams ----------------------------------------------------------------------------
-    def create_log_stream(self, group_id: int, name: str, creation_time: int) -> LogStream: ...
+    def create_log_stream(self, group_id: int, name: str, creation_time: int) -> LogStream:
+        """Raises Conflict if the name is taken, Gone if the group was deleted meanwhile."""
     def get_log_stream(self, group_id: int, name: str) -> LogStream | None: ...
     def list_log_streams(
         self, group_id: int, *, prefix: str | None, order_by_last_event: bool, descending: bool,
@@ -77,7 +78,8 @@ class LogStore:
         self, stream: LogStream, timestamps: Sequence[int], messages: Sequence[bytes],
         ingestion_time: int, stored_bytes: int,
     ) -> None:
-        """Store one batch (chronological, UTF-8 messages) as it was accepted."""
+        """Store one batch (chronological, UTF-8 messages) as it was accepted; raises Gone if
+        the stream was deleted meanwhile."""
     def read_stream(
         self, stream_id: int, *, start: tuple[int, int], end: tuple[int, int], forward: bool,
         limit: int,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ...store import Conflict
+from ...store import Conflict, Gone
 from ...store.logs import LogGroup, LogStore, LogStream
 from ...store.tags import TagStore
 from ..base import Service
@@ -343,6 +343,8 @@ class LogsService(Service):
             raise AWSError(
                 "ResourceAlreadyExistsException", "The specified log stream already exists"
             ) from None
+        except Gone:
+            raise group_not_found() from None
         return {}
 
     def delete_log_stream(self, logGroupName, logStreamName):
@@ -449,7 +451,10 @@ class LogsService(Service):
                 batch_bytes if len(messages) == len(encoded)
                 else sum(len(m) + EVENT_OVERHEAD_BYTES for m in messages)
             )
-            self.store.append_log_events(stream, timestamps[accepted], messages, now, stored)
+            try:
+                self.store.append_log_events(stream, timestamps[accepted], messages, now, stored)
+            except Gone:
+                raise stream_not_found() from None
 
         result: dict = {"nextSequenceToken": f"{now:056d}"}
         rejected = {}

@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
-from .. import Conflict
+from .. import Conflict, Gone
 from ..log_blocks import MAX_BLOCK_SPAN_MS, Block, BlockInfo, EventRow, encode, merge
 from ..logs import LogGroup, LogStore, LogStream
 from .database import Database
@@ -147,11 +147,14 @@ class SQLiteLogStore(LogStore):
         with self.database.write() as db:
             try:
                 cursor = db.execute(
-                    "INSERT INTO log_streams (group_id, name, creation_time) VALUES (?, ?, ?)",
-                    (group_id, name, creation_time),
+                    "INSERT INTO log_streams (group_id, name, creation_time) SELECT ?, ?, ? "
+                    "WHERE EXISTS (SELECT 1 FROM log_groups WHERE id = ?)",
+                    (group_id, name, creation_time, group_id),
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(name) from None
+            if not cursor.rowcount:
+                raise Gone(group_id)
             return LogStream(cursor.lastrowid, group_id, name, creation_time, None, None, None)
 
     def get_log_stream(self, group_id: int, name: str) -> LogStream | None:
@@ -210,6 +213,16 @@ class SQLiteLogStore(LogStore):
         group_id, stream_id = stream.group_id, stream.id
         first, last = timestamps[0], timestamps[-1]
         with self.database.write() as db:
+            # The stream first: if it was deleted since the caller looked it up, nothing is
+            # written (a block of a deleted stream would be stored bytes nobody can read or free).
+            if not db.execute(
+                "UPDATE log_streams SET "
+                "first_event_timestamp = MIN(COALESCE(first_event_timestamp, ?), ?), "
+                "last_event_timestamp = MAX(COALESCE(last_event_timestamp, ?), ?), "
+                "last_ingestion_time = ? WHERE id = ?",
+                (first, first, last, last, ingestion_time, stream_id),
+            ).rowcount:
+                raise Gone(stream_id)
             first_id = self._next_event_id
             db.execute("UPDATE counters SET value = ? WHERE name = 'log_event_id'",
                        (first_id + len(messages) - 1,))
@@ -220,13 +233,6 @@ class SQLiteLogStore(LogStore):
                 (group_id, stream_id, ingestion_time, first, last, len(messages),
                  first_id + len(messages) - 1, stored_bytes,
                  *encode(timestamps, first_id, messages)),
-            )
-            db.execute(
-                "UPDATE log_streams SET "
-                "first_event_timestamp = MIN(COALESCE(first_event_timestamp, ?), ?), "
-                "last_event_timestamp = MAX(COALESCE(last_event_timestamp, ?), ?), "
-                "last_ingestion_time = ? WHERE id = ?",
-                (first, first, last, last, ingestion_time, stream_id),
             )
             db.execute(
                 "UPDATE log_groups SET stored_bytes = stored_bytes + ? WHERE id = ?",
