@@ -11,7 +11,15 @@ import uuid
 
 import pytest
 
+from .figures import FIGURES
 from .server import ServerProcess, make_client
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("search figures")
+        for name, amount in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{name}: {amount:,}")
 
 
 @pytest.fixture(scope="session")
