@@ -28,8 +28,15 @@ def band(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(timestamps, lower, upper) for each timestamp in ``at`` that has enough training data."""
     window = min(TRAINING_PERIODS * period, TRAINING_SECONDS_MAX)
-    sums = np.concatenate(([0.0], np.cumsum(training_values)))
-    squares = np.concatenate(([0.0], np.cumsum(training_values**2)))
+    # Computed on values scaled into [-1, 1] and scaled back: the squares of accepted metric
+    # values (magnitudes up to 2^360, their sums far beyond) would overflow to infinity and make
+    # the band NaN.
+    scale = float(np.max(np.abs(training_values))) if training_values.size else 0.0
+    if not 0.0 < scale < np.inf:
+        scale = 1.0
+    scaled = training_values / scale
+    sums = np.concatenate(([0.0], np.cumsum(scaled)))
+    squares = np.concatenate(([0.0], np.cumsum(scaled**2)))
     first = np.searchsorted(training_timestamps, at - window, side="left")
     last = np.searchsorted(training_timestamps, at, side="left")  # t itself is not training
     count = last - first
@@ -37,8 +44,14 @@ def band(
     count_safe = np.where(enough, count, 1)
     mean = (sums[last] - sums[first]) / count_safe
     variance = np.maximum((squares[last] - squares[first]) / count_safe - mean**2, 0.0)
-    width = np.maximum(np.sqrt(variance), np.maximum(np.abs(mean) * 0.01, 0.01)) * stddevs
-    return at[enough], (mean - width)[enough], (mean + width)[enough]
+    mean = mean * scale
+    deviation = np.sqrt(variance) * scale
+    with np.errstate(over="ignore"):
+        width = np.maximum(deviation, np.maximum(np.abs(mean) * 0.01, 0.01)) * stddevs
+        lower, upper = mean - width, mean + width
+    # A band edge beyond the double range (a huge stddevs argument) is no datapoint.
+    keep = enough & np.isfinite(lower) & np.isfinite(upper)
+    return at[keep], lower[keep], upper[keep]
 
 
 class BandProvider:

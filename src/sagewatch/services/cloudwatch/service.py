@@ -192,8 +192,14 @@ class CloudWatchService(Service):
             for i, v in enumerate(values, 1):
                 _check_value(v, f"{where}.Values.member.{i}")
             for i, c in enumerate(counts or (), 1):
-                if not (math.isfinite(c) and c >= 0):
-                    raise _ValueProblem(f"The value {c} for parameter {where}.Counts.member.{i} is invalid.")
+                # Counts share the Values' model shape (botocore:cloudwatch:MetricDatum, both lists of
+                # DatapointValue) and so its documented range, [-2^360, 2^360] without NaN or
+                # infinities; a count is a number of samples, so it cannot be negative either. The
+                # range is also what keeps every stored sum finite: a count of 1e308 times a value of
+                # 1 added twice into one slot overflowed to infinity and broke every read of it.
+                _check_value(c, f"{where}.Counts.member.{i}")
+                if c < 0:
+                    raise _ValueProblem(f"The value {_shown(c)} for parameter {where}.Counts.member.{i} is invalid.")
             sample.values, sample.counts = list(values), list(counts) if counts is not None else None
         if stats is not None:
             for member in ("SampleCount", "Sum", "Minimum", "Maximum"):
@@ -927,11 +933,24 @@ def _instant(stored) -> _dt.datetime:
 
 
 def _check_value(value: float, where: str) -> None:
-    """AWS rejects NaN, infinities and magnitudes outside [2^-360, 2^360] (0 is fine)."""
+    """AWS rejects NaN, infinities and magnitudes outside [2^-360, 2^360] (0 is fine): the range
+    the API reference gives for a DatapointValue (botocore:cloudwatch:MetricDatum.Value, "-2^360 to
+    2^360"; aws-behaviour.md §7.1). Older copies of the reference word it as "8.515920e-109 to
+    1.174271e+108 (Base 10) or 2e-360 to 2e360 (Base 2)", whose decimal figures are 2^-359 and
+    2^359 and contradict their own base-2 ones; the current text is followed."""
     magnitude = abs(value)
     if not math.isfinite(value) or magnitude > MAX_VALUE or (0 < magnitude < MIN_VALUE):
-        shown = "\ufffd" if math.isnan(value) else ("∞" if value > 0 else "-∞") if math.isinf(value) else repr(value)
-        raise _ValueProblem(f"The value {shown} for parameter {where} is invalid.")
+        raise _ValueProblem(f"The value {_shown(value)} for parameter {where} is invalid.")
+
+
+def _shown(value: float) -> str:
+    """A number as AWS prints it in a parameter error: NaN as U+FFFD and the infinities as ∞ / -∞
+    (real AWS: prometheus-to-cloudwatch PR #17; Netflix servo CloudWatchValueTest)."""
+    if math.isnan(value):
+        return "\ufffd"
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    return repr(value)
 
 
 def _default_labels(queries_: list[dict]) -> dict[str, str]:

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -198,8 +199,8 @@ def merge(aggregates: Iterable[Aggregate]) -> Aggregate:
     if len(parts) == 1:
         p = parts[0]
         return Aggregate(p.sample_count, p.sum, p.minimum, p.maximum, p.values, p.counts)
-    sample_count = math.fsum(p.sample_count for p in parts)
-    total = math.fsum(p.sum for p in parts)
+    sample_count = saturating_sum(p.sample_count for p in parts)
+    total = saturating_sum(p.sum for p in parts)
     minimum = min(p.minimum for p in parts)
     maximum = max(p.maximum for p in parts)
     values = counts = None
@@ -209,6 +210,31 @@ def merge(aggregates: Iterable[Aggregate]) -> Aggregate:
             np.concatenate([p.counts for p in parts]),  # type: ignore[misc]
         )
     return Aggregate(sample_count, total, minimum, maximum, values, counts)
+
+
+#: The largest finite double. A slot's sample count and sum saturate here rather than overflow.
+FINITE_MAX = sys.float_info.max
+
+
+def saturating_sum(numbers: Iterable[float]) -> float:
+    """The exact sum of ``numbers`` (``math.fsum``), held within +-FINITE_MAX.
+
+    PutMetricData's value range (magnitudes up to 2^360 for values, counts and statistic sets)
+    keeps a real slot's sample count and sum below ~1e222, so a sum of slots could only overflow
+    after some 1e86 writes; the saturation is what guarantees the invariant anyway: whatever is
+    stored or merged is finite, so every read of it can answer. (``math.fsum`` raises on an
+    overflowing intermediate where ``sum`` would quietly give infinity, and infinity minus
+    infinity is NaN further on: both broke every read and compaction of a slot.) NaN in, from a
+    slot stored before this rule, stays NaN, which :meth:`Statistic.compute` reports as absent.
+    """
+    parts = list(numbers)
+    try:
+        total = math.fsum(parts)
+    except OverflowError:  # finite parts whose exact sum is beyond the double range
+        total = math.copysign(math.inf, math.fsum(x / FINITE_MAX for x in parts))
+    except ValueError:  # +inf and -inf together
+        return math.nan
+    return min(max(total, -FINITE_MAX), FINITE_MAX) if not math.isnan(total) else total
 
 
 # --------------------------------------------------------------------------
@@ -259,7 +285,16 @@ class Statistic:
     # -- evaluation -----------------------------------------------------
 
     def compute(self, agg: Aggregate) -> float | None:
-        """The statistic's value for one period, or ``None`` if unavailable."""
+        """The statistic's value for one period, or ``None`` if unavailable.
+
+        Never a NaN or an infinity: CloudWatch has no such datapoint values (its doubles do not
+        support special values, botocore:cloudwatch:MetricDatum.Value), so an arithmetic result
+        outside the double range (a trimmed sum of extreme values, say) is no datapoint.
+        """
+        value = self._compute(agg)
+        return value if value is None or math.isfinite(value) else None
+
+    def _compute(self, agg: Aggregate) -> float | None:
         kind = self.kind
         if kind == "SampleCount":
             return float(agg.sample_count)
@@ -460,6 +495,8 @@ def bounded(agg: Aggregate, max_distinct: int = MAX_DISTINCT_VALUES) -> Aggregat
     every percentile-family statistic unavailable (AWS), so such distributions are dropped.
     SampleCount, Sum, Minimum and Maximum are never approximated.
     """
+    if not (abs(agg.sample_count) <= FINITE_MAX and abs(agg.sum) <= FINITE_MAX):
+        agg = _saturated(agg)
     if agg.values is None or agg.counts is None or agg.values.size <= max_distinct:
         return agg
     if agg.minimum < 0:
@@ -480,6 +517,18 @@ def bounded(agg: Aggregate, max_distinct: int = MAX_DISTINCT_VALUES) -> Aggregat
     representatives[-1] = agg.maximum
     return Aggregate(agg.sample_count, agg.sum, agg.minimum, agg.maximum,
                      representatives.astype(np.float64), binned_counts.astype(np.float64))
+
+
+def _saturated(agg: Aggregate) -> Aggregate:
+    """The aggregate with its sample count, sum and counts held within +-FINITE_MAX (see
+    :func:`saturating_sum`); NaN, which has no place to saturate to, counts as nothing."""
+    def held(x: float) -> float:
+        return 0.0 if math.isnan(x) else min(max(x, -FINITE_MAX), FINITE_MAX)
+
+    counts = agg.counts
+    if counts is not None and not np.isfinite(counts).all():
+        counts = np.clip(np.nan_to_num(counts, nan=0.0), 0.0, FINITE_MAX)
+    return Aggregate(held(agg.sample_count), held(agg.sum), agg.minimum, agg.maximum, agg.values, counts)
 
 
 def to_blob(agg: Aggregate) -> bytes | None:
