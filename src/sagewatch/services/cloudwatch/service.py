@@ -370,6 +370,17 @@ class CloudWatchService(Service):
         if definition.get("Threshold") is not None:
             # A double: JSON clients may send 30 for 30.0, AWS answers "Threshold": 30.0.
             definition["Threshold"] = float(definition["Threshold"])
+            if not math.isfinite(definition["Threshold"]):
+                # A threshold no datapoint can be compared with: the alarm could never leave
+                # INSUFFICIENT_DATA. CloudWatch supports no special values in its doubles ("special
+                # values (for example, NaN, +Infinity, -Infinity) are not supported",
+                # botocore:cloudwatch:MetricDatum.Value). PutMetricAlarm answers its parameter
+                # problems with ValidationError ("Period must be 10, 30 or a multiple of 60", real
+                # AWS via CloudFormation, awsdocs/aws-cloudformation-user-guide PR #777); AWS's text
+                # for this one is unpublished (unconfirmed), so it is worded as PutMetricData's.
+                raise validation_error(
+                    f"The value {_shown(definition['Threshold'])} for parameter Threshold is invalid."
+                )
         self._check_metric_alarm(definition)
         metric_keys = self._alarm_metric_keys(definition)
         self._save_alarm(AlarmName, METRIC_ALARM, definition, metric_keys,
