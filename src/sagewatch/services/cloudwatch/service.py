@@ -273,7 +273,7 @@ class CloudWatchService(Service):
             extended.append(stat)
         now = self.clock()
         start, end = self._time_range(StartTime, EndTime, Period, now, code="InvalidParameterValue")
-        requested = math.ceil((end - start) / Period)
+        requested = _requested_datapoints(StartTime, EndTime, Period)
         if requested > MAX_STATISTICS_DATAPOINTS:
             raise invalid_combination(
                 f"You have requested up to {requested} datapoints, which exceeds the limit of "
@@ -1002,6 +1002,17 @@ def _detector_id(single: dict | None, math: dict | None) -> str:
                     sorted([d["Name"], d["Value"]] for d in single.get("Dimensions") or ()),
                     single.get("Stat")]
     return str(uuid.uuid5(uuid.NAMESPACE_URL, orjson.dumps(identity).decode()))
+
+
+def _requested_datapoints(start_time: float, end_time: float, period: int) -> int:
+    """How many datapoints a GetMetricStatistics request asks for, as AWS counts them against its
+    1,440 limit (aws-behaviour.md §7.3): the periods between StartTime and EndTime as given, before
+    StartTime is rounded down to the minute. AWS accepts now to now + 1 day at Period 60 whatever
+    the seconds of now (as reported for this project from real AWS), which counting from the
+    rounded start would make 1,441. Counted in whole milliseconds, the finest a timestamp travels
+    on the wire, so that float noise in two epoch times a day apart cannot make 1,440.0000001."""
+    span_ms = round(end_time * 1000) - round(start_time * 1000)
+    return -(-span_ms // (period * 1000))
 
 
 def _resume_after(token: str | None, kind: str, key_type: type):
