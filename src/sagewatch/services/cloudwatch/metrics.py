@@ -194,14 +194,11 @@ class PeriodValue:
 
 
 def tiers_for(period: int) -> tuple[int, ...]:
-    """Which stored tiers can answer a period.
-
-    Sub-minute periods read the 1-second tier (high-resolution data, last 3 hours). Longer ones
-    read every minute-or-coarser tier that divides the period: data rolls from 60 to 300 to 3600
-    seconds as it ages, and a slot is in exactly one of those tiers.
+    """Which stored tiers can answer a period of a minute or more: every minute-or-coarser tier
+    that divides the period (data rolls from 60 to 300 to 3600 seconds as it ages, and a slot is in
+    exactly one of those tiers). Sub-minute periods are answered by ``MetricData.periods`` from
+    the 1-second and the 1-minute tiers together.
     """
-    if period < 60:
-        return (1,)
     return tuple(t for t in (60, 300, 3600) if period % t == 0)
 
 
@@ -265,11 +262,10 @@ class MetricData:
         metric_id = self.metric_id(key)
         if metric_id is None:
             return []
-        rows = self.store.read(metric_id, tiers=tiers_for(period), start=start, end=end, unit=unit)
         if period < 60:
-            # The 1-second tier only holds the last three hours.
-            horizon = int(self.clock()) - TIER_RETENTION_SECONDS[1]
-            rows = [r for r in rows if r[0] >= horizon]
+            rows = self._sub_minute_rows(metric_id, start=start, end=end, unit=unit)
+        else:
+            rows = self.store.read(metric_id, tiers=tiers_for(period), start=start, end=end, unit=unit)
         groups: dict[tuple[int, str | None], list[StoredAggregate]] = {}
         for slot_start, row_unit, aggregate in rows:
             period_start = start + (slot_start - start) // period * period
@@ -281,6 +277,40 @@ class MetricData:
             )
             out.append(PeriodValue(period_start, row_unit if by_unit else unit, agg))
         return out
+
+    def _sub_minute_rows(
+        self, metric_id: int, *, start: int, end: int, unit: str | None,
+    ) -> list[tuple[int, str, StoredAggregate]]:
+        """The rows a sub-minute period reads, oldest first: each minute's second slots where the
+        metric was published at high resolution, and otherwise the minute slot itself, at the
+        minute's start.
+
+        A period shorter than the data's resolution gets the data at the resolution it was stored:
+        for standard-resolution data, one datapoint per minute, stamped with the minute, and the
+        sub-minute periods in between are empty. (PutMetricAlarm's Period, botocore model: with 10,
+        20 or 30 seconds on a metric without sub-minute resolution the alarm "does not receive
+        data for the attempts that do not correspond to a one-minute data resolution"; AWS-recorded
+        in localstack test_put_metric_alarm: two standard-resolution values, a Period 30 alarm, "1
+        datapoint [21.5 (26/10/23 16:42:00)]", the minute's Average at the minute.) A minute with
+        both kinds of data is answered from its second slots alone: its minute slot pools both kinds
+        and cannot be split, so its standard-resolution samples are left out of sub-minute periods
+        (a metric published at two resolutions at once is not a case AWS documents).
+
+        Sub-minute periods only cover the last three hours, the 1-second tier's retention (§7.2:
+        "Data points with a period of less than 60 seconds are available for 3 hours").
+        """
+        horizon = int(self.clock()) - TIER_RETENTION_SECONDS[1]
+        start = max(start, horizon)
+        if start >= end:
+            return []
+        # Whole minutes of second slots, to know every minute published at high resolution even
+        # where the range starts or ends inside it.
+        around = self.store.read(metric_id, tiers=(1,), start=start - start % 60, end=end + -end % 60, unit=unit)
+        high_resolution = {(slot - slot % 60, row_unit) for slot, row_unit, _ in around}
+        seconds = [row for row in around if start <= row[0] < end]
+        minutes = self.store.read(metric_id, tiers=(60,), start=start, end=end, unit=unit)
+        standard = [row for row in minutes if (row[0], row[1]) not in high_resolution]
+        return sorted(seconds + standard, key=lambda row: row[0])
 
     def statistic_series(
         self, key: MetricKey, stat: Statistic, *, start: int, end: int, period: int,
