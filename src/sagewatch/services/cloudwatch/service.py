@@ -724,6 +724,15 @@ class CloudWatchService(Service):
             except StatisticError:
                 raise invalid_value(f"The value {single['Stat']} for parameter Stat is not supported.") from None
             single = {**single, "Dimensions": single.get("Dimensions") or []}
+            if not legacy:
+                # A detector made through SingleMetricAnomalyDetector is described with the account
+                # of its metric, this one unless another was given ("If you omit this parameter,
+                # the current account is used", botocore:cloudwatch:SingleMetricAnomalyDetector;
+                # DescribeAnomalyDetectors example of the AWS CLI reference, describe-anomaly-
+                # detectors.rst, shows "AccountId": "123456789012"). One made with the top-level
+                # Namespace/MetricName/Dimensions/Stat is described without it (AWS-recorded,
+                # localstack test_anomaly_detector_lifecycle, 2023).
+                single = {"AccountId": self.account_id, **single}
         else:
             queries.plan(MetricMathAnomalyDetector["MetricDataQueries"], parameter="MetricDataQueries")
         detector_id = _detector_id(single, MetricMathAnomalyDetector)
