@@ -123,6 +123,17 @@ class AlarmEngine:
     def arn(self, name: str) -> str:
         return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{name}"
 
+    def changing(self) -> threading.RLock:
+        """The lock every change to an alarm is made under, the engine's evaluations included.
+
+        An evaluation reads an alarm, decides and writes the alarm back whole; a PutMetricAlarm,
+        DeleteAlarms, SetAlarmState or tag change landing in between would be overwritten by the
+        stale copy (an update lost, or a deleted alarm brought back, or, when the name is reused, a
+        new alarm given its predecessor's definition). Holding this lock, the service's change and
+        the engine's evaluation happen one after the other. It is re-entrant: the engine's own
+        methods take it again inside."""
+        return self._lock
+
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -441,9 +452,15 @@ class AlarmEngine:
         return self.store.get_alarm(alarm_rule.alarm_name_of(reference)) if reference else None
 
     def _left_alarm(self, alarm: Alarm) -> bool:
-        """Whether the alarm's last transition was out of ALARM."""
+        """Whether the alarm's last transition was out of ALARM.
+
+        History is kept by alarm name and outlives the alarm (AWS, aws-behaviour.md §8.3), so an
+        alarm deleted and created again under the same name finds its predecessor's transitions
+        there. Only a transition of this alarm counts: one stamped at its own last transition
+        time (a new alarm's is its creation, before any StateUpdate of its own)."""
         items = self.store.history(name=alarm.name, types=[alarm.alarm_type], item_type="StateUpdate",
-                                   start=None, end=None, after_id=None, ascending=False, limit=1)
+                                   start=alarm.state_transitioned, end=None, after_id=None, ascending=False,
+                                   limit=1)
         if not items:
             return False
         try:
