@@ -25,7 +25,7 @@ from ...store.alarms import Alarm, AlarmStore, HistoryItem
 from ...store.tags import TagStore
 from ..base import Service, takes_records
 from ..errors import AWSError, Failure, query_path, serialization_error, validation_message
-from ..pagination import InvalidToken, page_token, parse_page_token
+from ..pagination import InvalidToken, check_digits, page_token, parse_page_token
 from . import alarm_rule, queries, statistics
 from .alarm_evaluation import data_time
 from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine
@@ -303,28 +303,32 @@ class CloudWatchService(Service):
         now = self.clock()
         start, end = self._time_range(StartTime, EndTime, plan.period, now, code="ValidationError")
         utc_offset = _utc_offset((LabelOptions or {}).get("Timezone"))
-        results = queries.run(plan, self.data, start=start, end=end, utc_offset=utc_offset)
         descending = (ScanBy or "TimestampDescending") == "TimestampDescending"
-        skip = _resume_after(NextToken, "metric-data", int) or 0
+        request = _metric_data_request(MetricDataQueries, StartTime, EndTime, descending)
+        resume = _metric_data_resume(NextToken, request)
+        results = queries.run(plan, self.data, start=start, end=end, utc_offset=utc_offset)
         budget = MaxDatapoints or MAX_METRIC_DATA_DATAPOINTS
-        out, emitted, remaining = [], 0, False
+        out, stop = [], None
         labels = _default_labels(MetricDataQueries)
+        ordinal = -1  # of the result, in response order
         for query in MetricDataQueries:
             if not query.get("ReturnData", True):
                 continue
             for series in results[query["Id"]]:
+                ordinal += 1
                 timestamps = series.timestamps.tolist()
                 values = series.values.tolist()
                 if descending:
                     timestamps.reverse()
                     values.reverse()
-                # Pagination counts datapoints across all results, in response order.
-                begin = min(max(skip - emitted, 0), len(values))
+                # Pagination counts datapoints across all results, in response order; a page
+                # resumes after the last datapoint the previous one returned.
+                begin = _resume_index(ordinal, timestamps, resume, descending)
                 take = max(min(len(values) - begin, budget), 0)
-                emitted += len(values)
                 budget -= take
-                if begin + take < len(values):
-                    remaining = True
+                done = begin + take
+                if done < len(values) and stop is None:
+                    stop = (ordinal, timestamps[done - 1] if done else None)
                 label = series.label
                 if "MetricStat" in query:
                     label = query.get("Label") or labels[query["Id"]]
@@ -332,13 +336,13 @@ class CloudWatchService(Service):
                 out.append({
                     "Id": query["Id"],
                     "Label": label,
-                    "Timestamps": [from_epoch(t) for t in timestamps[begin:begin + take]],
-                    "Values": values[begin:begin + take],
-                    "StatusCode": "PartialData" if begin + take < len(values) else "Complete",
+                    "Timestamps": [from_epoch(t) for t in timestamps[begin:done]],
+                    "Values": values[begin:done],
+                    "StatusCode": "PartialData" if done < len(values) else "Complete",
                 })
         result: dict = {"MetricDataResults": out, "Messages": []}
-        if remaining:
-            result["NextToken"] = page_token("metric-data", skip + sum(len(r["Values"]) for r in out))
+        if stop is not None:
+            result["NextToken"] = page_token("metric-data", (*stop, request))
         return result
 
     def _time_range(self, start_time, end_time, period, now, *, code):
@@ -1048,6 +1052,46 @@ def _requested_datapoints(start_time: float, end_time: float, period: int) -> in
     on the wire, so that float noise in two epoch times a day apart cannot make 1,440.0000001."""
     span_ms = round(end_time * 1000) - round(start_time * 1000)
     return -(-span_ms // (period * 1000))
+
+
+def _metric_data_request(queries_: list[dict], start_time: float, end_time: float, descending: bool) -> int:
+    """A digest of what a GetMetricData request asks for (not MaxDatapoints, the page size): its
+    NextToken only continues the request it came from."""
+    return check_digits(queries_, start_time, end_time, descending)
+
+
+def _metric_data_resume(token: str | None, request: int) -> tuple[int, int | None] | None:
+    """Where a GetMetricData page resumes: (result number, timestamp of the last datapoint
+    returned of it, or None when none was).
+
+    A position by timestamp, not a count of datapoints already returned: a count goes stale as
+    soon as the data changes between pages (a datapoint arriving for a newer minute shifts every
+    later one, so the next page repeats one), a timestamp does not. A token of another request,
+    or not ours, is InvalidNextToken (botocore:cloudwatch:GetMetricData errors).
+    """
+    if token is None:
+        return None
+    try:
+        key = parse_page_token("metric-data", token)
+    except InvalidToken:
+        key = None
+    if not (isinstance(key, tuple) and len(key) == 3 and key[2] == request and isinstance(key[0], int)
+            and (key[1] is None or isinstance(key[1], int))):
+        raise AWSError("InvalidNextToken", "The service cannot find the pagination token.")
+    return key[0], key[1]
+
+
+def _resume_index(ordinal: int, timestamps: list[int], resume: tuple[int, int | None] | None,
+                  descending: bool) -> int:
+    """How many datapoints of result number ``ordinal`` (in scan order) earlier pages returned."""
+    if resume is None or ordinal > resume[0]:
+        return 0
+    if ordinal < resume[0]:
+        return len(timestamps)
+    last = resume[1]
+    if last is None:
+        return 0
+    return sum(1 for t in timestamps if (t >= last if descending else t <= last))
 
 
 def _resume_after(token: str | None, kind: str, key_type: type):
