@@ -60,13 +60,17 @@ class BandProvider:
     def __init__(self, data: MetricData, excluded_ranges=None) -> None:
         self.data = data
         self.excluded_ranges = excluded_ranges or (lambda key, stat: [])
-        self._metric_stats: dict[int, dict] = {}
+        # id(series) -> (the series, its MetricStat). The series is kept with its entry: an id
+        # names an object only while it lives, and a series freed mid-request would hand its id,
+        # and so its MetricStat, to whatever object Python allocates there next.
+        self._metric_stats: dict[int, tuple[Series, dict]] = {}
 
     def track(self, series: Series, metric_stat: dict) -> None:
-        self._metric_stats[id(series)] = metric_stat
+        self._metric_stats[id(series)] = (series, metric_stat)
 
     def __call__(self, series: Series, stddevs: float) -> tuple[Series, Series]:
-        metric_stat = self._metric_stats.get(id(series))
+        tracked = self._metric_stats.get(id(series))
+        metric_stat = tracked[1] if tracked is not None and tracked[0] is series else None
         period = series.period or 60
         if metric_stat is None:
             # A band of an expression: train on the series itself.
