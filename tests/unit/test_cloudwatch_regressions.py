@@ -6,8 +6,9 @@
   values, counts and statistic sets, 0 included) must stay readable through every step data
   takes: put, compaction, the roll-ups into 5-minute and hourly slots, every statistic, metric
   math and alarms. The search feeds the edges of that range, written twice, through all of it.
-* Ids never reused: alarm history ids (DescribeAlarmHistory tokens resume after them) survive the
-  expiry of every item, and an older database is upgraded without changing any.
+* Ids never reused (migration 3 makes every integer key AUTOINCREMENT): alarm history ids, which
+  DescribeAlarmHistory tokens resume after, survive the expiry of every item, and a database from
+  before keeps its CloudWatch ids through the upgrade.
 
 Only the clock is moved by hand, since weeks cannot pass in a test.
 """
