@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 from collections.abc import Callable
 
 from botocore.model import Shape
@@ -30,6 +31,19 @@ Check = Callable[[object, tuple, list], None]
 
 _INTEGRAL = ("integer", "long")
 _FLOATING = ("float", "double")
+# The numbers each number type can hold at all: integer is a 32-bit and long a 64-bit signed
+# integer (Smithy 2.0 spec, "Simple types"), a double an IEEE 754 binary64 (the wire may carry
+# an integer literal for it, but not one beyond the largest finite double). A number beyond
+# these cannot be read into the member: AWS answers SerializationException, not a range error
+# (Smithy's malformed-request tests RestJsonBodyIntegerUnderflowOverflow and
+# RestJsonBodyLongUnderflowOverflow: "Underflow or overflow should result in
+# SerializationException").
+REPRESENTABLE = {
+    "integer": (-(2**31), 2**31 - 1),
+    "long": (-(2**63), 2**63 - 1),
+    "float": (-sys.float_info.max, sys.float_info.max),
+    "double": (-sys.float_info.max, sys.float_info.max),
+}
 
 
 class Validator:
@@ -166,10 +180,14 @@ class Validator:
     def _compile_number(self, shape: Shape) -> Check:
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
         allowed = int if shape.type_name in _INTEGRAL else (int, float)
+        least, most = REPRESENTABLE[shape.type_name]
 
         def check(value, path, failures):
             if isinstance(value, bool) or not isinstance(value, allowed):
                 failures.append(Failure(path, value, "Member must be a number", True))
+                return
+            if type(value) is int and not least <= value <= most:
+                failures.append(Failure(path, value, f"Member must be a {shape.type_name}", True))
                 return
             if low is not None and value < low:
                 failures.append(Failure(path, value, f"Member must have value greater than or equal to {low}"))
@@ -390,7 +408,12 @@ class FastCheckCompiler:
                     parts.append(f"{self._constant(pattern)}.fullmatch({var}) is not None")
             return " and ".join(parts)
         if kind in _INTEGRAL or kind in _FLOATING:
-            parts = [f"type({var}) is int" if kind in _INTEGRAL else f"type({var}) in (int, float)"]
+            least, most = REPRESENTABLE[kind]
+            representable = f"{least!r} <= {var} <= {most!r}"
+            if kind in _INTEGRAL:
+                parts = [f"type({var}) is int", representable]
+            else:  # a float is any double (non-finite ones are the service's to refuse)
+                parts = [f"(type({var}) is float or (type({var}) is int and {representable}))"]
             if meta.get("min") is not None:
                 parts.append(f"{var} >= {meta['min']!r}")
             if meta.get("max") is not None:

@@ -1,0 +1,128 @@
+"""Every distinct server error or unreadable answer the fuzzer (tests/e2e/test_fuzz.py) found,
+as the smallest request that showed it and the answer AWS gives instead. Raw HTTP, because
+no SDK would send these bodies; answers are read with botocore's own response parsers."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import cbor2
+import pytest
+
+from ..fuzz.oracle import Answer, answering_protocol, error_code
+from .helpers import LOGS_TARGET, raw_request
+
+CW_TARGET = "GraniteServiceVersion20100801"
+
+
+def send(endpoint: str, protocol: str, operation: str, body: bytes) -> Answer:
+    """One request of ``operation`` framed as ``protocol`` (logs = Logs JSON 1.1; json, cbor,
+    query = CloudWatch) with exactly this body."""
+    if protocol == "logs":
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"{LOGS_TARGET}.{operation}"}
+        path = "/"
+    elif protocol == "json":
+        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"{CW_TARGET}.{operation}"}
+        path = "/"
+    elif protocol == "cbor":
+        headers = {"Content-Type": "application/cbor", "Smithy-Protocol": "rpc-v2-cbor"}
+        path = f"/service/{CW_TARGET}/operation/{operation}"
+    else:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        path = "/"
+        body = f"Action={operation}&Version=2010-08-01&".encode() + body
+    status, answer_headers, answer_body = raw_request(endpoint, body, headers, path=path)
+    return Answer(status, answer_headers, answer_body)
+
+
+def code_of(answer: Answer) -> str | None:
+    protocol = answering_protocol(answer)
+    assert protocol is not None, answer
+    return error_code(protocol, answer)
+
+
+def assert_serialization_exception(answer: Answer) -> None:
+    assert (answer.status, code_of(answer)) == (400, "SerializationException"), answer.body[:300]
+
+
+def metric_names(endpoint: str, namespace: str) -> list[str]:
+    answer = send(endpoint, "json", "ListMetrics", json.dumps({"Namespace": namespace}).encode())
+    assert answer.status == 200, answer.body[:300]
+    return sorted(m["MetricName"] for m in json.loads(answer.body).get("Metrics", []))
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"FuzzRegression/{uuid.uuid4().hex[:10]}"
+
+
+# -- numbers no member type can hold (fixed: aws/validation.py, aws/typed_json.py) ---------------
+
+
+@pytest.mark.parametrize("member, value", [
+    ("startTime", 2**63),           # one past the largest long
+    ("endTime", 2**64 - 1),         # the largest unsigned 64-bit integer: orjson still reads it as an int
+    ("startTime", -(2**63) - 1),    # one below the smallest long (orjson: a float, a type failure before)
+])
+def test_a_long_beyond_64_bits_is_a_serialization_exception(server, logs, group, stream, member, value):
+    # Was a 500: the number reached SQLite, which cannot hold it. A long is a 64-bit integer;
+    # "Underflow or overflow should result in SerializationException" (Smithy's malformed-request
+    # test RestJsonBodyLongUnderflowOverflow).
+    body = json.dumps({"logGroupName": group, "logStreamName": stream, member: value}).encode()
+    assert_serialization_exception(send(server.endpoint, "logs", "GetLogEvents", body))
+    body = json.dumps({"logGroupName": group, member: value}).encode()
+    assert_serialization_exception(send(server.endpoint, "logs", "FilterLogEvents", body))
+
+
+@pytest.mark.parametrize("protocol", ["json", "cbor", "query"])
+def test_an_integer_beyond_32_bits_is_a_serialization_exception(server, protocol):
+    # Period is an integer (32 bits): 2**31 cannot be read into it at all, so it is no
+    # "multiple of 60" question (Smithy's RestJsonBodyIntegerUnderflowOverflow).
+    now = int(time.time())
+    request = {"Namespace": "n", "MetricName": "m", "StartTime": now - 3600, "EndTime": now,
+               "Period": 2**31, "Statistics": ["Sum"]}
+    if protocol == "cbor":
+        body = cbor2.dumps({**request, "StartTime": cbor2.CBORTag(1, now - 3600), "EndTime": cbor2.CBORTag(1, now)})
+    elif protocol == "query":
+        body = f"Namespace=n&MetricName=m&StartTime={now - 3600}&EndTime={now}&Period={2**31}&Statistics.member.1=Sum".encode()
+    else:
+        body = json.dumps(request).encode()
+    assert_serialization_exception(send(server.endpoint, protocol, "GetMetricStatistics", body))
+
+
+@pytest.mark.parametrize("datum", [
+    {"Value": 2**1024},                                                   # the first integer no double can hold
+    {"Values": [1.0, -(2**2000)], "Counts": [1.0, 1.0]},
+    {"Values": [1.0], "Counts": [2**1024]},
+    {"StatisticValues": {"SampleCount": 2**1024, "Sum": 1.0, "Minimum": 1.0, "Maximum": 1.0}},
+])
+def test_a_number_beyond_any_double_is_a_serialization_exception_and_stores_nothing(server, namespace, datum):
+    # Was a 500 (OverflowError: int too large to convert to float): CBOR carries such a
+    # number as a bignum, which a double member cannot hold.
+    body = cbor2.dumps({"Namespace": namespace, "MetricData": [{"MetricName": "m", **datum}]})
+    assert_serialization_exception(send(server.endpoint, "cbor", "PutMetricData", body))
+    assert metric_names(server.endpoint, namespace) == []
+
+
+def test_a_threshold_beyond_any_double_is_a_serialization_exception(server):
+    name = f"fuzz-regression-{uuid.uuid4().hex[:10]}"
+    body = cbor2.dumps({"AlarmName": name, "Namespace": "n", "MetricName": "m", "Statistic": "Sum",
+                        "Period": 60, "EvaluationPeriods": 1, "Threshold": 2**1024,
+                        "ComparisonOperator": "GreaterThanThreshold"})
+    assert_serialization_exception(send(server.endpoint, "cbor", "PutMetricAlarm", body))
+    described = send(server.endpoint, "json", "DescribeAlarms", json.dumps({"AlarmNames": [name]}).encode())
+    assert json.loads(described.body)["MetricAlarms"] == []
+
+
+def test_a_value_that_contains_itself_under_an_unknown_member_is_ignored(server, namespace):
+    # Was a 500 (RecursionError): a CBOR value sharing itself (tags 28 and 29) under a member the
+    # model does not have, on the operation whose datums become records. Members the model does
+    # not have are ignored, as on every protocol (tests/e2e/test_gateway.py).
+    head = cbor2.dumps({"Namespace": namespace, "MetricData": [{"MetricName": "m", "Value": 1.0}]})
+    cyclic = bytes.fromhex("d81ca16161d81d00")  # 28({"a": 29(0)}): {"a": <itself>}
+    body = bytes([head[0] + 1]) + head[1:] + cbor2.dumps("NotInTheModel") + cyclic
+    answer = send(server.endpoint, "cbor", "PutMetricData", body)
+    assert answer.status == 200, answer.body[:300]
+    assert metric_names(server.endpoint, namespace) == ["m"]
