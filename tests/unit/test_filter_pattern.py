@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import re._constants as sre
+import re._parser as sre_parse
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from sagewatch.regex import UserRegexError, compile_user_regex
 from sagewatch.services.logs.filter_pattern import (
     FilterPattern,
     FilterPatternError,
@@ -215,6 +221,134 @@ def test_regex_syntax_errors(pattern):
 
 def test_hex_escape_is_the_way_to_match_parentheses():
     assert matching(r"%\x28x\x29%", ["f(x)", "fx"]) == ["f(x)"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Regexes run on RE2 (sagewatch.regex): re's answers, in time linear in the message
+# ------------------------------------------------------------------------------------------------
+
+def test_pathological_regex_answers():
+    # re took minutes on each of these (every split of the "a" among the ".*" is tried).
+    p = compile_pattern("%.*.*.*.*.*.*.*.*c%")
+    events = ["c" + "a" * 40, "a" * 40, "a" * 40 + "c", "a" * 20 + "c" + "a" * 20, "a" * 39 + "b"]
+    assert [p.matches(m) for m in events] == ["c" in m for m in events]
+    p = compile_pattern("{ $.m = %.*.*.*.*.*.*.*.*c% }")
+    assert [p.matches(json.dumps({"m": m})) for m in events] == ["c" in m for m in events]
+
+
+@pytest.mark.parametrize("pattern, yes, no", [
+    # re's $ matches at the end, or before a "\n" that ends the message; \Z only at the end.
+    ("%done$%", ["done", "done\n", "all done\n"], ["done\n\n", "done \n", "done\nx"]),
+    (r"%done$\n%", ["done\n"], ["done", "done\n\n"]),
+    (r"%done\Z%", ["done"], ["done\n"]),
+    (r"%^$%", ["", "\n"], ["x", "\n\n"]),
+    (r"%\b$%", ["a\n", "a"], ["-\n", "-"]),
+    # re's classes are Unicode ones (RE2's are ASCII).
+    (r"%\d%", ["7", "\u0663"], ["x", "\u00b2"]),      # ARABIC-INDIC THREE; SUPERSCRIPT TWO is no \d
+    (r"%^\w+$%", ["caf\u00e9", "a_1"], ["a-b", "\u2028"]),
+    (r"%\s%", [" ", "\x0b", "\xa0", "\u2028", "\x1c"], ["x", "\u200b"]),
+    (r"%^\S+$%", ["\u00e9t\u00e9"], ["a\xa0b"]),
+    (r"%[^\d]%", ["a"], ["\u0663\u0661"]),
+    # . is any character but "\n"; ^ is the start of the message only.
+    ("%a.b%", ["a\tb", "a\u00e9b"], ["a\nb", "ab"]),
+    ("%^b%", ["b"], ["a\nb"]),
+    # \B never holds in an empty text, nor inside a multi-byte character.
+    (r"%\B%", ["ab", "--"], ["", "a\u00d7b", "a"]),
+    # Escapes re reads: hex, Unicode, control characters.
+    (r"%\x41\u00e9\t%", ["A\u00e9\t"], ["A\u00e9 "]),
+])
+def test_regex_keeps_python_re_semantics(pattern, yes, no):
+    p = compile_pattern(pattern)
+    body = pattern[1:-1]
+    for m in yes + no:  # the table itself is checked against re
+        assert (re.search(body, m) is not None) == (m in yes), (body, m)
+    assert [m for m in yes + no if p.matches(m)] == yes
+
+
+def test_regex_on_a_json_value_with_a_lone_surrogate():
+    # orjson refuses "\ud800", json.loads gives a str holding a lone surrogate: RE2 is fed its
+    # code point (not an error).
+    p = compile_pattern("{ $.a = %^.x$% }")
+    assert p.matches('{"a": "\\ud800x"}') and not p.matches('{"a": "\\ud800y"}')
+
+
+@pytest.mark.parametrize("pattern", [
+    "%a% %b% %c%",              # at most two regexes in any filter pattern (see _MAX_REGEXES)
+    "?%a% ?%b% ?%c%",
+    "ERROR %a% -%b% %c%",
+    "%a*+%", "%a++%", "%a?+%", "%a{2}+%",   # possessive: re accepts it, RE2 cannot run it
+    "%a{1001}%", "%a{2,1001}%",             # RE2's repetition limit
+    r"%\w{1000}%",                          # a program over RE2's memory budget
+    r"%a\1%",                                # no groups, so no backreference either
+])
+def test_regex_limits_are_invalid_filter_patterns(pattern):
+    with pytest.raises(FilterPatternError) as info:
+        compile_pattern(pattern)
+    assert str(info.value) == "Invalid filter pattern"
+    assert info.value.for_operation("PutMetricFilter") == "Invalid metric filter pattern"
+
+
+def test_two_regexes_are_allowed_in_every_kind_of_pattern():
+    assert compile_pattern("%a% %b%").regex_count == 2
+    assert compile_pattern("?%a% ?%b% c").regex_count == 2
+    assert matching("%al+pha% -%^beta%", ["alpha", "beta alpha", "alpha beta"]) == [
+        "alpha", "alpha beta"]
+
+
+# The alphabet regex-expressions.html allows (plus the blanks this module allows), as tokens that
+# make both valid and invalid regexes; and messages mixing ASCII, non-ASCII letters, digits and
+# blanks, newlines and brackets.
+REGEX_TOKENS = [
+    "a", "b", "c", "A", "9", "_", ":", "#", "=", "@", "/", ";", ",", "-", " ", "\t",
+    ".", "^", "$", "|", "*", "+", "?", "*?", "+?", "??", "{2}", "{1,3}", "{,2}", "{2,}", "{", "}",
+    "[", "]", "\\", r"\.", r"\d", r"\w", r"\s", r"\D", r"\W", r"\S", r"\b", r"\B", r"\A",
+    r"\Z", r"\n", r"\t", r"\x41", r"\u00e9", r"\x0b", "[ab]", "[^a-c]", r"[\d_]", r"[\W\s]",
+    "[^\\n]", "[-a]", "[]a]", r"[^\S\n]", r"\-", r"\^",
+]
+MESSAGE_CHARACTERS = "abcA9_ :-\n\t.\u00e9\u0663\xa0\u2028\x0b\x1c\u00c0[]"
+
+
+def _parsed_nodes(items):
+    for op, av in items:
+        yield op, av
+        if op is sre.SUBPATTERN:
+            yield from _parsed_nodes(av[3])
+        elif op is sre.BRANCH:
+            for alternative in av[1]:
+                yield from _parsed_nodes(alternative)
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            yield from _parsed_nodes(av[2])
+
+
+@pytest.mark.filterwarnings("ignore:Possible nested set:FutureWarning")  # re on "[[]..."
+@settings(max_examples=250, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.lists(st.sampled_from(REGEX_TOKENS), min_size=1, max_size=8).map("".join),
+       texts=st.lists(st.text(MESSAGE_CHARACTERS, max_size=8), min_size=1, max_size=6))
+def test_regex_engine_swap_changes_no_answer(body, texts):
+    """RE2 answers as re did, for every regex of the filter dialect re accepts, on every message.
+
+    The exceptions are the documented ones: what RE2 cannot run (possessive quantifiers) is an
+    invalid pattern, and \\b/\\B count only ASCII letters and digits as word characters, so a
+    message with a non-ASCII letter or digit is not compared for a regex using them.
+    """
+    try:
+        nodes = list(_parsed_nodes(sre_parse.parse(body)))
+    except re.error:
+        with pytest.raises(FilterPatternError):
+            compile_pattern(f"%{body}%")
+        return
+    try:
+        pattern = compile_pattern(f"%{body}%")
+    except FilterPatternError:
+        assert any(op is sre.POSSESSIVE_REPEAT for op, _ in nodes), body
+        return
+    boundary = any(op is sre.AT and av in (sre.AT_BOUNDARY, sre.AT_NON_BOUNDARY)
+                   for op, av in nodes)
+    for text in texts:
+        if boundary and any(ch.isalnum() and not ch.isascii() for ch in text):
+            continue
+        assert pattern.matches(text) == (re.search(body, text) is not None), (body, text)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -559,6 +693,79 @@ def test_space_delimited_splitting():
     assert compile_pattern("[a, b]").extract("[unclosed x") == {"$a": "[unclosed", "$b": "x"}
 
 
+FIELD_CHARACTERS = '[]"\\ \tab'
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(message=st.text(FIELD_CHARACTERS, max_size=16))
+def test_space_delimited_fields_are_those_the_documented_grammar_gives(message):
+    # A field is [bracketed], "quoted" (\" does not close it) or a run of non-blanks; "[]"
+    # reports every field by position.
+    grammar = r'\[([^\]]*)\]|"([^"\\]*(?:\\.[^"\\]*)*)"|(\S+)'
+    fields = [a or b or c for a, b, c in re.findall(grammar, message, re.DOTALL)]
+    assert compile_pattern("[]").extract(message) == {
+        f"${i}": field for i, field in enumerate(fields, 1)}
+
+
+def test_space_delimited_fields_of_a_message_full_of_unclosed_brackets():
+    # Each "[" used to look for its "]" to the end of the message: quadratic, minutes for this
+    # one, all of it holding the GIL.
+    message = "[a] " * 1000 + '"q" ' + "[ " * 100_000
+    fields = compile_pattern("[]").extract(message)
+    assert len(fields) == 101_001
+    assert fields["$1000"] == "a" and fields["$1001"] == "q" and fields["$101001"] == "["
+
+
+def _first_fit(pattern: list[tuple[str, str | None]], words: list[str]):
+    """Reference alignment: try every split, each ellipsis as short as possible, left to right.
+    ``pattern`` holds ("...", None) or (name, the value the field must equal, or None)."""
+    if not pattern:
+        return [] if not words else None
+    (name, value), rest = pattern[0], pattern[1:]
+    if name == "...":
+        for take in range(len(words) + 1):
+            tail = _first_fit(rest, words[take:])
+            if tail is not None:
+                return [words[:take]] + tail
+        return None
+    if not words or (value is not None and words[0] != value):
+        return None
+    tail = _first_fit(rest, words[1:])
+    return None if tail is None else [[words[0]]] + tail
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(fields=st.lists(st.sampled_from(["...", "any", "a", "b"]), min_size=1, max_size=7),
+       words=st.lists(st.sampled_from(["a", "b"]), max_size=9))
+def test_space_delimited_ellipses_take_the_first_fit(fields, words):
+    spec = [("...", None) if f == "..." else (f"f{i}", None if f == "any" else f)
+            for i, f in enumerate(fields)]
+    text = "[" + ", ".join(n if n == "..." else n if v is None else f"{n} = {v}"
+                           for n, v in spec) + "]"
+    fit = _first_fit(spec, words)
+    p = compile_pattern(text)
+    assert p.matches(" ".join(words)) is (fit is not None)
+    if fit is None:
+        assert p.extract(" ".join(words)) is None
+        return
+    expected, position = {}, 1
+    for (name, _), taken in zip(spec, fit):
+        if name == "...":
+            expected.update({f"${position + k}": w for k, w in enumerate(taken)})
+        else:
+            expected[f"${name}"] = taken[0]
+        position += len(taken)
+    assert p.extract(" ".join(words)) == expected
+
+
+def test_space_delimited_many_ellipses_on_a_long_line():
+    # Trying every way of sharing 200 words among eight ellipses never finished.
+    line = " ".join(f"w{i}" for i in range(200))
+    assert not compile_pattern("[" + ", ".join(["..."] * 8) + ", x = nope]").matches(line)
+    p = compile_pattern("[..., a = w10, ..., b = w100, ..., c = w199]")
+    assert p.extract(line)["$b"] == "w100"
+
+
 def test_space_delimited_parenthesised_field_condition():
     p = compile_pattern("[(code = 4* || code = 5*) && code != 404, rest]")
     assert [p.matches(f"{c} x") for c in ("403", "404", "500", "200")] == [True, False, True, False]
@@ -788,3 +995,96 @@ def test_extract_agrees_with_matches():
         p = compile_pattern(text)
         for m in corpus:
             assert (p.extract(m) is not None) == p.matches(m), (text, m)
+
+
+# ------------------------------------------------------------------------------------------------
+# The shared helper (sagewatch.regex) beyond the filter dialect: groups, flags, refusals. Step 4
+# applies SageMaker MetricDefinitions (groups allowed) to job log lines with it.
+# ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pattern, line", [
+    # The MetricDefinitions examples of the SageMaker guide (reference section 2.3).
+    ("Train_error=(.*?);", "Train_error=0.138318;  Valid_error=0.324557;"),
+    ("Valid_error=(.*?);", "Train_error=0.138318;  Valid_error=0.324557;"),
+    (r"loss: ([0-9\.]+)$", "epoch 3 - loss: 0.25"),
+    (r"(?P<name>\w+)=(\d+(?:\.\d+)?)(ms)?", "took=12.5ms"),
+    (r"(a|ab)(c|bcd)(d*)", "abcd"),
+    (r"(x)?y", "y"),
+    (r"(?m)^(\d+)$", "a\n42\nb"),
+    (r"(?s)a(.)b", "a\nb"),
+    (r"(?a)(\w+)", "caf\u00e9"),
+    (r"(?x) (\d+) \s* ms  # a comment", "took 12 ms"),
+    (r"(\d)", "\u0663"),
+])
+def test_user_regex_search_gives_re_groups(pattern, line):
+    match = re.search(pattern, line)
+    assert compile_user_regex(pattern).search(line) == (match.group(0), *match.groups())
+
+
+def test_user_regex_search_without_a_match():
+    assert compile_user_regex(r"loss=(\d+)").search("no metric here") is None
+    assert compile_user_regex(r"\B").search("") is None
+
+
+@pytest.mark.parametrize("pattern, reason", [
+    (r"(a)\1", "backreferences"),
+    ("(?=a)", "lookahead and lookbehind"),
+    ("(?<!a)b", "lookahead and lookbehind"),
+    ("(a)?(?(1)b|c)", "conditional groups"),
+    ("(?>a)", "atomic groups"),
+    ("a*+", "possessive quantifiers"),
+    ("(?i)a", "case-insensitive"),
+    ("a(?i:b)", "case-insensitive"),
+    ("a{1001}", "above 1000"),
+    ("(", "missing )"),
+])
+def test_user_regex_refusals_say_why(pattern, reason):
+    with pytest.raises(UserRegexError, match=re.escape(reason)):
+        compile_user_regex(pattern)
+
+
+GROUP_TOKENS = ["a", "b", "9", " ", ".", "^", "$", "|", "*", "+", "?", "*?", "??", "{2}", "{0,2}",
+                r"\d", r"\w", r"\s", r"\W", r"\Z", "[ab]", "[^a]", "(", ")", "(?:", "(?P<n>",
+                "(?s:", "(?m:", "(?m)"]
+
+
+def _repeats_a_group_that_can_match_empty(nodes) -> bool:
+    return any(op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and av[1] > 1 and av[2].getwidth()[0] == 0
+               and any(o is sre.SUBPATTERN for o, _ in _parsed_nodes(av[2]))
+               for op, av in nodes)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(pattern=st.lists(st.sampled_from(GROUP_TOKENS), min_size=1, max_size=9).map("".join),
+       lines=st.lists(st.text("ab9 -\u00e9\u0663\n", max_size=7), min_size=1, max_size=5))
+def test_user_regex_agrees_with_re_on_groups(pattern, lines):
+    """re.search's match and groups, for patterns with groups and flags, on texts that do not end
+    in a newline (search() is for one line). One documented difference is not compared: a
+    repeated group that can match the empty string reports its last non-empty iteration, where
+    re reports an empty one (re: (a|)* on "aa" gives group 1 "", RE2 "a")."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        with pytest.raises(UserRegexError):
+            compile_user_regex(pattern)
+        return
+    nodes = list(_parsed_nodes(sre_parse.parse(pattern)))
+    try:
+        regex = compile_user_regex(pattern)
+    except UserRegexError:
+        assert any(op is sre.POSSESSIVE_REPEAT for op, _ in nodes), pattern
+        return
+    whole_match_only = _repeats_a_group_that_can_match_empty(nodes)
+    for line in lines:
+        match = compiled.search(line)
+        assert regex.contains_match(line) == (match is not None), (pattern, line)
+        if line.endswith("\n"):
+            continue
+        found = regex.search(line)
+        if match is None or found is None:
+            assert found is match, (pattern, line)
+        elif whole_match_only:
+            assert found[0] == match.group(0), (pattern, line)
+        else:
+            assert found == (match.group(0), *match.groups()), (pattern, line)

@@ -33,8 +33,10 @@ Confirmed by AWS material:
   (regex-expressions.html). Real AWS answers a pattern using a forbidden character with
   ``Invalid character(s) in term`` (ministryofjustice/modernisation-platform-environments#5137;
   dougmoscrop/serverless-plugin-log-subscription#47, where the term reported is the single
-  offending character). At most 2 regexes in one JSON or
-  space-delimited pattern (FilterAndPatternSyntax, "Quotas").
+  offending character). At most 2 regexes in one filter pattern: "a quota of two regular
+  expression patterns within a single filter pattern" (PutMetricFilter API reference); for
+  FilterLogEvents and Live Tail, "2 regex patterns per filter pattern" (regex-expressions.html,
+  "Quotas"). AWS's wording of that error is not known; it gets the generic message below.
 * JSON: selectors ``$.a.b``, ``$.a[0]``, ``$.a[1].id``, ``$.c[0][1]``; ``= != < > <= >=``; numbers
   with sign, decimals and exponent; ``IS NULL``, ``IS TRUE``, ``IS FALSE``, ``NOT EXISTS``;
   ``&&``/``||``/parentheses with precedence ``() > && > ||``; a selector that points at an object
@@ -56,7 +58,12 @@ Choices made where AWS behaviour is not documented (what a user would expect):
 * Terms: a pattern mixing kinds means "every plain term, at least one ``?`` term (if any), and no
   ``-`` term". A lone ``-`` or ``?`` followed by a space applies to the next term (the old user
   guide writes ``"ERROR" - "Exiting"``). Inside quotes ``\\"`` and ``\\\\`` are escapes. A
-  ``%regex%`` may stand among other terms and matches anywhere in the message (``re.search``).
+  ``%regex%`` may stand among other terms and matches anywhere in the message.
+* Regexes mean what they mean to Python's ``re`` (AWS does not name its engine), but run on RE2
+  (``sagewatch.regex``), in time linear in the message: ``re`` backtracks, and one regex
+  (``%.*.*.*.*.*.*.*.*c%``) held the server for minutes. What RE2 cannot run (possessive
+  quantifiers such as ``a*+``, a count above 1000, a program over its memory budget) is an
+  invalid pattern. ``\\b``/``\\B`` count only ASCII letters and digits as word characters.
 * Unquoted values and terms may contain any non-blank character except the structural ones, but
   typographic quotes (U+201C/U+201D) are rejected with ``Invalid character(s) in term`` (they are
   always a pasting mistake; AWS rejects them too, see serverless-plugin-log-subscription#47).
@@ -99,6 +106,8 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+
+from ...regex import UserRegexError, compile_user_regex
 
 __all__ = ["FilterPattern", "FilterPatternError", "compile_pattern"]
 
@@ -255,9 +264,10 @@ _REGEX_ALLOWED = frozenset(
 
 
 class _Regex:
-    """A ``%...%`` regex: validated against the AWS dialect, compiled with ``re``."""
+    """A ``%...%`` regex: validated against the AWS dialect, run by RE2 (``sagewatch.regex``):
+    Python's syntax and answers, in time linear in the message, whatever the pattern."""
 
-    __slots__ = ("body", "search", "literals")
+    __slots__ = ("body", "contains_match", "literals")
 
     def __init__(self, body: str) -> None:
         if not body:
@@ -266,8 +276,8 @@ class _Regex:
             if ch not in _REGEX_ALLOWED:
                 raise _invalid_char(ch, "a regex")
         try:
-            self.search = re.compile(body).search
-        except re.error as exc:
+            self.contains_match: Callable[[str], bool] = compile_user_regex(body).contains_match
+        except UserRegexError as exc:
             raise _invalid(f"bad regex %{body}%: {exc}") from None
         self.body = body
         # One necessary literal per |-alternative (there are no groups, so | is always top level).
@@ -411,8 +421,7 @@ class _Value:
             self.text_test, self.literal = None, None
         elif kind == "re":
             self.regex = _Regex(raw)
-            search = self.regex.search
-            self.text_test = lambda s: search(s) is not None
+            self.text_test = self.regex.contains_match
             self.literal = None  # see prefilter(): one literal per alternative
         else:
             self.text_test, self.literal = _wildcard(raw)
@@ -584,15 +593,23 @@ def _tree_leaves(node: Any) -> list[Any]:
     return [node]
 
 
-_MAX_STRUCTURED_REGEXES = 2
+# "a quota of two regular expression patterns within a single filter pattern" (PutMetricFilter
+# API reference); "2 regex patterns per filter pattern when creating a delimited or JSON filter
+# pattern ..., or when filtering log events or Live Tail" (regex-expressions.html, "Quotas").
+# The compiled pattern does not know which API it serves, so the limit holds for every kind.
+_MAX_REGEXES = 2
+
+
+def _checked_regex_count(count: int) -> int:
+    if count > _MAX_REGEXES:
+        raise _invalid(f"{count} regular expressions; at most {_MAX_REGEXES} are allowed in "
+                       "one filter pattern")
+    return count
 
 
 def _count_regexes(leaves: list[Any]) -> int:
-    count = sum(1 for leaf in leaves if leaf.value is not None and leaf.value.kind == "re")
-    if count > _MAX_STRUCTURED_REGEXES:
-        raise _invalid(f"{count} regular expressions; at most {_MAX_STRUCTURED_REGEXES} are "
-                       "allowed in a JSON or space-delimited pattern")
-    return count
+    return _checked_regex_count(
+        sum(1 for leaf in leaves if leaf.value is not None and leaf.value.kind == "re"))
 
 
 # ==================================================================================================
@@ -665,24 +682,26 @@ def _compile_terms(text: str) -> FilterPattern:
     excluded = [t for t in terms if t.mode == "-" and t not in blank]
 
     req_lits = [t.literal for t in required if t.regex is None]
-    req_res = [t.regex.search for t in required if t.regex is not None]
+    req_res = [t.regex.contains_match for t in required if t.regex is not None]
     opt_lits = [t.literal for t in optional if t.regex is None]
-    opt_res = [t.regex.search for t in optional if t.regex is not None]
+    opt_res = [t.regex.contains_match for t in optional if t.regex is not None]
     exc_lits = [t.literal for t in excluded if t.regex is None]
-    exc_res = [t.regex.search for t in excluded if t.regex is not None]
+    exc_res = [t.regex.contains_match for t in excluded if t.regex is not None]
 
     if not (req_lits or req_res or opt_lits or opt_res or exc_lits or exc_res):
         matches: Callable[[str], bool] = _always
     elif len(req_lits) == 1 and not (req_res or opt_lits or opt_res or exc_lits or exc_res):
         only = req_lits[0]
         matches = lambda m: only in m  # noqa: E731 - the hot path for the commonest pattern
+    elif len(req_res) == 1 and not (req_lits or opt_lits or opt_res or exc_lits or exc_res):
+        matches = req_res[0]  # a lone %regex%: no loop around the one test
     else:
         def matches(m: str) -> bool:
             for lit in req_lits:
                 if lit not in m:  # type: ignore[operator]
                     return False
-            for search in req_res:
-                if search(m) is None:
+            for regex_matches in req_res:
+                if not regex_matches(m):
                     return False
             if opt_lits or opt_res:
                 # Plain loops: a generator inside any() costs more than the test itself.
@@ -690,16 +709,16 @@ def _compile_terms(text: str) -> FilterPattern:
                     if lit in m:  # type: ignore[operator]
                         break
                 else:
-                    for search in opt_res:
-                        if search(m) is not None:
+                    for regex_matches in opt_res:
+                        if regex_matches(m):
                             break
                     else:
                         return False
             for lit in exc_lits:
                 if lit in m:  # type: ignore[operator]
                     return False
-            for search in exc_res:
-                if search(m) is not None:
+            for regex_matches in exc_res:
+                if regex_matches(m):
                     return False
             return True
 
@@ -709,7 +728,7 @@ def _compile_terms(text: str) -> FilterPattern:
     def extract(m: str) -> dict[str, str] | None:
         return {} if matches(m) else None
 
-    regex_count = sum(1 for t in terms if t.regex is not None)
+    regex_count = _checked_regex_count(sum(1 for t in terms if t.regex is not None))
     kind = "terms" if matches is not _always else "all"
     return FilterPattern(text, kind, matches, extract, prefilter, regex_count)
 
@@ -892,14 +911,36 @@ def _compile_json(text: str) -> FilterPattern:
 # A field is [bracketed], "quoted" (\" does not close it) or a run of non-blanks. The quoted
 # branch is written as an unrolled loop: it is the costliest part of splitting a line.
 _FIELD_RE = re.compile(r'\[([^\]]*)\]|"([^"\\]*(?:\\.[^"\\]*)*)"|(\S+)', re.DOTALL)
+# The same without the bracketed branch, for the part of a message past its last "]".
+_UNBRACKETED_FIELD_RE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"|(\S+)', re.DOTALL)
 _FIELD_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def _split_message(message: str) -> list[str]:
+    """A message's fields, in time linear in its length.
+
+    ``_FIELD_RE`` alone is linear while every ``[`` that opens a field has a ``]`` after it (the
+    search for it stops there, and the field then consumes what was searched), and its quoted
+    branch fails to close at most once per message. But each ``[`` after the last ``]`` makes it
+    search to the end of the message again: ``"[ " * 40_000`` took 10 s, all of it holding the
+    GIL. Past the last ``]`` no bracketed field can close, so from the first field that starts
+    there on, the fields are those of the same pattern without its bracketed branch.
+    """
     if '"' not in message and "[" not in message:
         return message.split()  # same fields as the regex (both split on str.isspace), 3x faster
-    # Exactly one group participates per match, and the others come back as "".
-    return [a or b or c for a, b, c in _FIELD_RE.findall(message)]
+    last_close = message.rfind("]")
+    if message.find("[", last_close + 1) < 0:
+        # Exactly one group participates per match, and the others come back as "".
+        return [a or b or c for a, b, c in _FIELD_RE.findall(message)]
+    fields: list[str] = []
+    position = 0
+    while (field := _FIELD_RE.search(message, position)) is not None:
+        if field.start() > last_close:
+            fields += [b or c for b, c in _UNBRACKETED_FIELD_RE.findall(message, field.start())]
+            break
+        fields.append(field[field.lastindex])  # type: ignore[index]
+        position = field.end()
+    return fields
 
 
 class _FieldCondition:
@@ -1012,25 +1053,59 @@ def _match_fields(pattern: list[_Field], values: list[str]) -> list[int] | None:
             if f.test is not None and not f.test(v):
                 return None
         return list(range(k)) + [k] + list(range(tail_start, len(values)))
-    return _match_fields_backtracking(pattern, values, 0, 0)
+    return _match_fields_several_ellipses(pattern, values)
 
 
-def _match_fields_backtracking(pattern: list[_Field], values: list[str], pi: int,
-                               vi: int) -> list[int] | None:
-    # Several ellipses are rare; a plain search (each ellipsis as short as possible) will do.
-    if pi == len(pattern):
-        return [] if vi == len(values) else None
-    f = pattern[pi]
-    if f.ellipsis:
-        for take in range(len(values) - vi + 1):
-            rest = _match_fields_backtracking(pattern, values, pi + 1, vi + take)
-            if rest is not None:
-                return [vi] + rest
+def _match_fields_several_ellipses(pattern: list[_Field], values: list[str]) -> list[int] | None:
+    """``_match_fields`` for two ellipses or more: the first fit, each ellipsis as short as it can
+    be, left to right.
+
+    The ellipses cut the pattern into segments of plain fields: the first sits at the start of
+    the message, the last at its end, and each one between goes as far left as it fits. That is
+    the first fit, since a segment placed further left never leaves less room for those after
+    it, and it costs at most (message fields x pattern fields) tests, where trying every way of
+    sharing the fields among the ellipses costs (message fields) ** (ellipses): a pattern of
+    eight ellipses and a field no line has never finished on a 100-field line.
+    """
+    segments: list[list[int]] = [[]]  # indexes into ``pattern`` of each segment's fields
+    ellipses: list[int] = []
+    for i, f in enumerate(pattern):
+        if f.ellipsis:
+            ellipses.append(i)
+            segments.append([])
+        else:
+            segments[-1].append(i)
+
+    def fits(segment: list[int], at: int) -> bool:
+        for offset, i in enumerate(segment):
+            test = pattern[i].test
+            if test is not None and not test(values[at + offset]):
+                return False
+        return True
+
+    first, middle, last = segments[0], segments[1:-1], segments[-1]
+    tail_start = len(values) - len(last)
+    if len(pattern) - len(ellipses) > len(values) or not fits(first, 0):
         return None
-    if vi >= len(values) or (f.test is not None and not f.test(values[vi])):
+    starts = [0] * len(pattern)
+    for offset, i in enumerate(first):
+        starts[i] = offset
+    position = len(first)
+    for ellipsis, segment in zip(ellipses, middle):
+        starts[ellipsis] = position
+        at = next((at for at in range(position, tail_start - len(segment) + 1)
+                   if fits(segment, at)), None)
+        if at is None:
+            return None
+        for offset, i in enumerate(segment):
+            starts[i] = at + offset
+        position = at + len(segment)
+    if position > tail_start or not fits(last, tail_start):
         return None
-    rest = _match_fields_backtracking(pattern, values, pi + 1, vi + 1)
-    return None if rest is None else [vi] + rest
+    starts[ellipses[-1]] = position
+    for offset, i in enumerate(last):
+        starts[i] = tail_start + offset
+    return starts
 
 
 def _delimited_matcher(fields: list[_Field]) -> Callable[[str], bool]:
