@@ -61,8 +61,10 @@ warnings.filterwarnings("ignore", category=FutureWarning,
 __all__ = ["MAX_PROGRAM_MEMORY", "UserRegex", "UserRegexError", "compile_user_regex"]
 
 # RE2's budget for one compiled pattern (program and matching caches). A pattern needing more
-# (a thousand-fold repeat of a Unicode class, say) is refused rather than allowed to grow.
-MAX_PROGRAM_MEMORY = 8 << 20
+# (a thousand-fold repeat of a Unicode class, say) is refused rather than allowed to grow. 1 MB
+# holds any pattern AWS's filter syntax allows at its 1,024 characters of ordinary classes, and
+# keeps the compiled-pattern caches (256 filter patterns) under 256 MB even if every one is hostile.
+MAX_PROGRAM_MEMORY = 1 << 20
 
 _MAX_REPEAT = 1000  # RE2 refuses larger counts: "invalid repetition size"
 

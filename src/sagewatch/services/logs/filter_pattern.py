@@ -1174,7 +1174,7 @@ def _compile_delimited(text: str) -> FilterPattern:
 # 4. Entry point
 # ==================================================================================================
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)  # each may hold an RE2 program: see regex.MAX_PROGRAM_MEMORY
 def compile_pattern(text: str | None) -> FilterPattern:
     """Compile a filter pattern; None or blank matches everything. Raises FilterPatternError."""
     original = text or ""
