@@ -126,3 +126,48 @@ def test_a_value_that_contains_itself_under_an_unknown_member_is_ignored(server,
     answer = send(server.endpoint, "cbor", "PutMetricData", body)
     assert answer.status == 200, answer.body[:300]
     assert metric_names(server.endpoint, namespace) == ["m"]
+
+
+# -- members the model does not have, and null members (fixed: aws/validation.py) ---------------
+
+
+def cbor_and_json_answers(endpoint: str, operation: str, request: dict) -> list[tuple[int, str | None]]:
+    answers = [send(endpoint, "cbor", operation, cbor2.dumps(request)),
+               send(endpoint, "json", operation, json.dumps(request).encode())]
+    return [(answer.status, code_of(answer)) for answer in answers]
+
+
+@pytest.mark.parametrize("operation, answer", [
+    ("PutAnomalyDetector", (400, "InvalidParameterCombination")),
+    ("DeleteAnomalyDetector", (404, "ResourceNotFoundException")),
+])
+@pytest.mark.parametrize("math", [{"NotInTheModel": 1}, {"MetricDataQueries": None}])
+def test_an_unknown_or_null_member_is_an_absent_one_on_every_protocol(server, operation, answer, math):
+    # Was a 500 over CBOR (KeyError: 'MetricDataQueries'): the service was handed the member the
+    # model does not have (or the null one), which the JSON reader had always dropped, and took
+    # the structure for one with its queries. Now every protocol hands services the same form.
+    assert cbor_and_json_answers(server.endpoint, operation, {"MetricMathAnomalyDetector": math}) == [answer] * 2
+
+
+def get_metric_data(query_extra: dict) -> bytes:
+    now = int(time.time())
+    query = {"Id": "m1", "MetricStat": {"Metric": {"Namespace": "n", "MetricName": "m"}, "Period": 60, "Stat": "Sum"}}
+    return cbor2.dumps({"MetricDataQueries": [{**query, **query_extra}],
+                        "StartTime": cbor2.CBORTag(1, now - 3600), "EndTime": cbor2.CBORTag(1, now)})
+
+
+@pytest.mark.parametrize("extra", [
+    {"NotInTheModel": cbor2.CBORTag(35, "a+")},  # cbor2 reads tag 35 as a compiled regular expression
+    {"NotInTheModel": {1, 2}},                   # and tag 258 as a set
+])
+def test_values_only_cbor_carries_are_ignored_under_unknown_members(server, extra):
+    # Was a 500 (TypeError from the service's JSON digest of the queries it was handed).
+    answer = send(server.endpoint, "cbor", "GetMetricData", get_metric_data(extra))
+    assert answer.status == 200, answer.body[:300]
+    assert [r["Id"] for r in cbor2.loads(answer.body)["MetricDataResults"]] == ["m1"]
+
+
+def test_a_structure_keyed_by_a_number_is_a_serialization_exception(server):
+    # Was a 500 (TypeError: Dict key must be str). A structure is a map keyed by its members'
+    # names, text (Smithy RPC v2 CBOR, "Shape serialization"); another key is no such body.
+    assert_serialization_exception(send(server.endpoint, "cbor", "GetMetricData", get_metric_data({5: 1})))

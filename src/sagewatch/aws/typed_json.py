@@ -11,8 +11,8 @@ ranges and patterns, ``Literal`` enums), so msgspec parses, converts and validat
 pass. It only ever vouches: a body it does not accept goes down the general path, which
 decides and words the error as AWS does. So what it accepts must be a subset of what the
 general path accepts, with the same values; ``tests/unit/test_typed_json.py`` checks that on
-thousands of generated and mutated requests. The only difference is deliberate: members that
-are not in the model are dropped rather than passed along.
+thousands of generated and mutated requests. Members that are not in the model are dropped,
+as the validator drops them on the general path.
 
 Shapes it does not compile (recursive ones, blobs, documents) always take the general path.
 
@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Callable
 from typing import Annotated, Literal, Required, TypedDict, Union
 
 import msgspec
@@ -88,19 +87,15 @@ class RecordConverter:
 
     def __init__(self) -> None:
         self._types: dict[tuple, type] = {}
-        self._modelled: dict[tuple, Callable[[object], object]] = {}
 
     def check(self, shape: Shape) -> None:
         """Raise if the shape cannot be given as records (wiring time, not request time)."""
         self._type(shape)
 
     def to_records(self, shape: Shape, params: dict) -> dict:
-        # Only the model's shape is enforced here: the validator has checked the rules.
-        key = shape_key(shape)
-        modelled = self._modelled.get(key)
-        if modelled is None:
-            modelled = self._modelled[key] = _modelled_part(shape)
-        return msgspec.convert(modelled(params), self._type(shape))
+        # Only the model's shape is enforced here: the validator has checked the rules, and left
+        # only the model's members, none null (an absent member is UNSET in a record).
+        return msgspec.convert(params, self._type(shape))
 
     def _type(self, shape: Shape) -> type:
         key = shape_key(shape)
@@ -111,36 +106,6 @@ class RecordConverter:
             except _Unsupported as unsupported:
                 raise TypeError(f"{shape.name} cannot be given as records: {unsupported}") from None
         return built
-
-
-def _modelled_part(shape: Shape) -> Callable[[object], object]:
-    """A function that gives the part of a validated value the model describes: null members
-    left out (a null member is an absent one, which a record shows as ``UNSET``) and members
-    the model does not have dropped, as the one-pass reader drops them. It walks the model,
-    not the value, so whatever else a request carries is never visited: a CBOR value that
-    contains itself, or a map keyed by numbers, under a member the model does not have, made
-    a walk of the value recurse without end (found by the fuzzer, tests/e2e/test_fuzz.py).
-    (The validator has refused nulls in lists and maps; record shapes are not recursive.)"""
-    kind = shape.type_name
-    if kind == "structure":
-        members = {name: _modelled_part(member) for name, member in shape.members.items()}
-
-        def structure(value):
-            return {name: members[name](item) for name, item in value.items()
-                    if item is not None and name in members}
-
-        return structure
-    if kind == "list":
-        item = _modelled_part(shape.member)
-        return _whole if item is _whole else lambda value: [item(x) for x in value]
-    if kind == "map":
-        entry = _modelled_part(shape.value)
-        return _whole if entry is _whole else lambda value: {k: entry(x) for k, x in value.items()}
-    return _whole
-
-
-def _whole(value):
-    return value
 
 
 class _TypeBuilder:

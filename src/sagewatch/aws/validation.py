@@ -13,6 +13,14 @@ Validation runs in two passes, both derived from the same botocore shapes:
 The protocols hand us Python values (dict, list, str, int, float, bool, bytes; timestamps as
 epoch seconds, a float). A value of the wrong Python type is a *type* failure (the wire body
 could not be read as the model says); anything else is a *constraint* failure.
+
+A valid input also leaves here in the one form services take, whatever the protocol: only the
+members the model has, none of them null, as the one-pass JSON reader (aws/typed_json.py) gives
+it. The fast check says yes only to inputs already in that form; any other valid input (a
+member the model does not have, a null member, at any depth) is brought to it in place after
+the reporting check finds nothing wrong. Services once saw such members: a CBOR value
+containing itself, or a structure with an unknown member and not the one the model requires,
+made them fail with a 500 (found by the fuzzer, tests/e2e/test_fuzz.py).
 """
 
 from __future__ import annotations
@@ -52,8 +60,11 @@ class Validator:
     def __init__(self) -> None:
         self._fast: dict[int, Callable[[object], bool]] = {}
         self._reporting: dict[tuple, Check] = {}
+        self._pruning: dict[tuple, Callable[[object], None] | None] = {}
 
     def validate(self, shape: Shape | None, params: dict) -> list[Failure]:
+        """Every way ``params`` breaks the model; when none, ``params`` is left holding only the
+        members the model has, none of them null (see the module's docstring)."""
         if shape is None:
             return []
         fast = self._fast.get(id(shape))
@@ -63,7 +74,53 @@ class Validator:
             return []
         failures: list[Failure] = []
         self._reporting_check(shape)(params, (), failures)
+        if not failures:
+            self._pruner(shape)(params)
         return failures
+
+    # -- the one form: only the model's members, none null -----------------------------------
+
+    def _pruner(self, shape: Shape) -> Callable[[object], None] | None:
+        """A function that removes, in place, the members the model does not have and the null
+        members from a valid value of ``shape`` (None: no value of the shape can hold any)."""
+        key = shape_key(shape)
+        if key in self._pruning:
+            return self._pruning[key]
+        # Recursive shapes refer to themselves (only structures can): a trampoline first.
+        holder: list[Callable] = []
+        self._pruning[key] = lambda value: holder[0](value)
+        prune = self._compile_pruner(shape)
+        holder.append(prune)
+        self._pruning[key] = prune
+        return prune
+
+    def _compile_pruner(self, shape: Shape) -> Callable[[object], None] | None:
+        kind = shape.type_name
+        if kind == "structure":
+            names = frozenset(shape.members)
+            nested = {name: prune for name, member in shape.members.items()
+                      if (prune := self._pruner(member)) is not None}
+
+            def prune_structure(value):
+                for name in [k for k, item in value.items() if item is None or k not in names]:
+                    del value[name]
+                for name, prune in nested.items():
+                    item = value.get(name)
+                    if item is not None:
+                        prune(item)
+
+            return prune_structure
+        if kind in ("list", "map"):
+            prune_item = self._pruner(shape.member if kind == "list" else shape.value)
+            if prune_item is None:
+                return None
+
+            def prune_items(value):
+                for item in value if kind == "list" else value.values():
+                    prune_item(item)
+
+            return prune_items
+        return None
 
     # -- the reporting pass ------------------------------------------------------------------
 
@@ -105,6 +162,12 @@ class Validator:
 
         def check(value, path, failures):
             if not isinstance(value, dict):
+                failures.append(Failure(path, value, "Member must be a structure", True))
+                return
+            if any(type(name) is not str for name in value):
+                # A structure's keys are its members' names: text (Smithy RPC v2 CBOR, "Shape
+                # serialization": a structure is a map, "each member is the key to a pair").
+                # Only CBOR can carry another key, and then the body is not the model's.
                 failures.append(Failure(path, value, "Member must be a structure", True))
                 return
             for name in required:
@@ -339,14 +402,22 @@ class FastCheckCompiler:
 
     def _structure_body(self, shape: Shape, var: str, indent: str, depth: int) -> list[str]:
         lines = []
+        required = set(shape.required_members)
         for member in shape.required_members:
             lines.append(f"{indent}if {var}.get({member!r}) is None: return False")
+        optional_present = []
         for index, (member_name, member) in enumerate(shape.members.items()):
             value = f"m{depth}_{index}"
             lines.append(f"{indent}{value} = {var}.get({member_name!r})")
             lines.append(
                 f"{indent}if {value} is not None and not ({self._expression(member, value)}): return False"
             )
+            if member_name not in required:
+                optional_present.append(f"({value} is not None)")
+        # Only the model's members, none null (the one form services take: module docstring):
+        # then the structure holds exactly the members just found, which is cheap to count.
+        present = " + ".join([str(len(required))] + optional_present)
+        lines.append(f"{indent}if len({var}) != {present}: return False")
         return lines
 
     def _list_body(self, shape: Shape, var: str, indent: str, depth: int) -> list[str]:
