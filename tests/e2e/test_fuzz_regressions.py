@@ -10,7 +10,11 @@ import uuid
 
 import cbor2
 import pytest
+from botocore.parsers import create_parser
 
+from sagewatch.services.pagination import page_token
+
+from ..fuzz.generate import service_model
 from ..fuzz.oracle import Answer, answering_protocol, error_code
 from .helpers import LOGS_TARGET, raw_request
 
@@ -171,3 +175,47 @@ def test_a_structure_keyed_by_a_number_is_a_serialization_exception(server):
     # Was a 500 (TypeError: Dict key must be str). A structure is a map keyed by its members'
     # names, text (Smithy RPC v2 CBOR, "Shape serialization"); another key is no such body.
     assert_serialization_exception(send(server.endpoint, "cbor", "GetMetricData", get_metric_data({5: 1})))
+
+
+# -- found by the fuzzer, fixed outside the files of the fuzz's owner ----------------------------
+
+
+def test_a_query_error_quoting_a_control_character_is_readable(server):
+    # Was unreadable (aws/protocols/query.py, serialize_error): the message quoted the name with
+    # U+001F in it, a character XML 1.0 cannot carry even escaped (XML 1.0 §2.2, production
+    # Char), so botocore's parser refused the whole answer and the SDK raised a parse error
+    # instead of ResourceNotFound.
+    answer = send(server.endpoint, "query", "DeleteAlarms", b"AlarmNames.member.1=%1F")
+    assert (answer.status, code_of(answer)) == (404, "ResourceNotFound"), answer.body[:300]
+
+
+def test_a_query_listing_of_a_name_with_a_control_character_is_readable(server):
+    # Was unreadable (aws/protocols/query.py, the XML writer): an alarm created over JSON with
+    # U+001F in its name (AWS: "can't contain ASCII control characters",
+    # botocore:cloudwatch:PutCompositeAlarm AlarmName, which sagewatch does not enforce) was
+    # listed over the query protocol in XML that no parser reads.
+    prefix = f"fuzz-regression-{uuid.uuid4().hex[:10]}"
+    created = send(server.endpoint, "json", "PutCompositeAlarm",
+                   json.dumps({"AlarmName": f"{prefix}\x1f", "AlarmRule": "TRUE"}).encode())
+    assert created.status < 500
+    answer = send(server.endpoint, "query", "DescribeAlarms",
+                  f"AlarmNamePrefix={prefix}&AlarmTypes.member.1=CompositeAlarm".encode())
+    assert answer.status == 200
+    parsed = create_parser("query").parse(
+        {"status_code": answer.status, "headers": answer.headers, "body": answer.body},
+        service_model("cloudwatch").operation_model("DescribeAlarms").output_shape)
+    assert len(parsed["CompositeAlarms"]) == (1 if created.status == 200 else 0)
+
+
+# -- left to their owners: these fail until fixed ---------------------------------------------
+
+
+@pytest.mark.parametrize("operation, kind", [("DescribeLogGroups", "log-groups"), ("ListLogGroups", "list-log-groups")])
+@pytest.mark.parametrize("key", [{"a": 1}, [1, 2]])
+def test_a_forged_listing_token_is_an_invalid_token(server, operation, kind, key):
+    # A 500 today (services/logs/service.py, _page_key): a token whose check digits are right
+    # but whose key is not a name (the check is a public hash: anyone can make one) reaches the
+    # comparison with group names. CloudWatch's _page_key checks the key's type first.
+    answer = send(server.endpoint, "logs", operation, json.dumps({"nextToken": page_token(kind, key)}).encode())
+    assert (answer.status, code_of(answer)) == (400, "InvalidParameterException"), answer.body[:300]
+    assert json.loads(answer.body)["message"] == "The specified nextToken is invalid."
