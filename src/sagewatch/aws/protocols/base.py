@@ -18,13 +18,20 @@ from dataclasses import dataclass, field
 
 from botocore.model import OperationModel, Shape
 
-from ...services.errors import AWSError
+from ...services.errors import AWSError, unknown_operation
 from ..models import ServiceSpec
 
 EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 # The instants a timestamp may name: those a datetime can hold (0001-01-01 to 9999-12-31, UTC).
 TIMESTAMP_MIN = -62135596800.0
 TIMESTAMP_MAX = 253402300799.999
+
+
+# Every AWS response names its request id in this header, spelled so (Smithy awsJson "Sample
+# response", AWS API references' "x-amzn-RequestId"; dynalite, which mirrors DynamoDB's
+# answers byte for byte, sets exactly this). HTTP header names are case-insensitive, and the
+# HTTP server writes them as given or lower-cased (uvicorn's h11 keeps them, httptools lowers).
+REQUEST_ID_HEADER = "x-amzn-RequestId"
 
 
 @dataclass(slots=True)
@@ -44,12 +51,22 @@ class WireRequest:
     headers: dict[str, str]  # lower-cased names
     body: bytes
     form: dict[str, str] | None = None  # the query protocol's fields, once read
+    form_error: AWSError | None = None  # why they could not all be read
 
 
 class Protocol:
     """One wire protocol (json, query, smithy-rpc-v2-cbor, rest-json)."""
 
-    name: str
+    name: str  # botocore's name for it, as service models list it
+    # The HTTP methods its requests use: "Every request ... MUST be sent ... using the HTTP
+    # POST method" (Smithy awsJson and rpcv2Cbor specifications).
+    methods: tuple[str, ...] = ("POST",)
+
+    def unknown_operation(self, request: WireRequest, operation: str | None) -> AWSError:
+        """The error for a request that names no operation of the service it reached: what AWS
+        Logs answers an unknown X-Amz-Target, {"__type":"UnknownOperationException"} with 400
+        (aws/aws-sdk-net#1536)."""
+        return unknown_operation(None)
 
     def parse(self, spec: ServiceSpec, operation: OperationModel, request: WireRequest) -> dict:
         """The operation's input as Python values; raises AWSError if the body is unreadable."""
@@ -74,15 +91,66 @@ class Protocol:
         raise NotImplementedError
 
 
-def error_details(spec: ServiceSpec | None, error: AWSError) -> tuple[str, str, int, bool]:
-    """(wire code, shape name, HTTP status, sender fault) for an error, using the model."""
+# A backstop on what an error message may quote of a request: a longer message keeps its first
+# and last characters with "..." between, so a multi-megabyte invalid value cannot come back as
+# a multi-megabyte answer, while the message still says what was wrong: validation messages end
+# with the constraint broken ("... at 'logEvents' failed to satisfy constraint: Member must have
+# length less than or equal to 10000"). Messages are meant to quote a bounded prefix of a value
+# already (services/errors.py render_value); this only catches what slips past. 8,192
+# characters stay under 64 KiB on the wire even when every one is escaped (JSON "\u0000").
+MAX_ERROR_MESSAGE_CHARS = 8192
+
+
+@dataclass(slots=True)
+class WireError:
+    """An AWSError as every protocol writes it, with what the service model says of its code."""
+
+    code: str  # the wire code: the query protocol's <Code>, x-amzn-query-error's first part
+    shape_name: str | None  # the model's error shape; None for the front end's own errors
+    status: int
+    sender_fault: bool
+    message: str | None
+    message_key: str  # "message", or "Message" where the model's shape spells it so
+
+    def type_name(self, spec: ServiceSpec | None, qualified: bool) -> str:
+        """The error's ``__type``: the shape id (``namespace#Shape``) when ``qualified``, else
+        the shape name. Errors the model does not list (SerializationException,
+        UnknownOperationException, InternalFailure, ...) come from the front end, not from the
+        service: they belong to no namespace of its model, so they go bare, as AWS Logs sends
+        ``{"__type":"UnknownOperationException"}`` (aws/aws-sdk-net#1536) and every SDK reads
+        the code after any ``#`` (Smithy awsJson "Operation error serialization";
+        botocore/parsers.py BaseJSONParser/RpcV2CBORParser._do_error_parse)."""
+        if self.shape_name is None or spec is None:
+            return self.code
+        return f"{spec.shape_namespace}#{self.shape_name}" if qualified else self.shape_name
+
+    def query_error_header(self) -> str:
+        """``x-amzn-query-error: Code;Sender`` (Smithy awsQueryCompatible trait), by which a
+        client of a service migrated from the query protocol maps the error back to its code."""
+        return f"{self.code};{'Sender' if self.sender_fault else 'Receiver'}"
+
+
+def wire_error(spec: ServiceSpec | None, error: AWSError) -> WireError:
+    """The error as the wire carries it: code, shape, status and fault from the model where it
+    lists the code (explicit ``status``/``sender_fault`` on the error win), message bounded."""
     info = spec.error_info(error.code) if spec is not None else None
-    shape_name, status, sender = info if info else (error.code, 400, True)
+    if info is None:
+        code, shape_name, status, sender, message_key = error.code, None, 400, True, "message"
+    else:
+        code, shape_name, status, sender, message_key = (
+            info.code, info.shape_name, info.status, info.sender_fault, info.message_key)
     if error.status is not None:
         status = error.status
     if error.sender_fault is not None:
         sender = error.sender_fault
-    return error.code, shape_name, status, sender
+    return WireError(code, shape_name, status, sender, bounded_message(error.message), message_key)
+
+
+def bounded_message(message: str | None) -> str | None:
+    if message is None or len(message) <= MAX_ERROR_MESSAGE_CHARS:
+        return message
+    half = (MAX_ERROR_MESSAGE_CHARS - 3) // 2
+    return f"{message[:half]}...{message[-half:]}"
 
 
 def contains_types(shape: Shape, types: frozenset[str]) -> bool:

@@ -9,11 +9,20 @@ back; only the error envelope is protocol-specific.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 
 import cbor2
 
 from ...services.errors import serialization_error
-from .base import Protocol, ShapeWalker, WireRequest, WireResponse, error_details, parse_timestamp
+from .base import (
+    REQUEST_ID_HEADER,
+    Protocol,
+    ShapeWalker,
+    WireRequest,
+    WireResponse,
+    parse_timestamp,
+    wire_error,
+)
 
 _HEADERS = {"content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
 
@@ -24,10 +33,17 @@ class CBORProtocol(Protocol):
     def parse(self, spec, operation, request: WireRequest) -> dict:
         if not request.body:
             return {}
+        stream = io.BytesIO(request.body)
         try:
-            params = cbor2.loads(request.body)
-        except (cbor2.CBORDecodeError, ValueError, TypeError):
+            # One read of the whole body (as fast as cbor2.loads, measured); the stream is then
+            # left just after the data item, which says whether anything follows it.
+            params = cbor2.CBORDecoder(stream, read_size=len(request.body)).decode()
+        except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError):
             raise serialization_error("Invalid CBOR in request body") from None
+        if stream.tell() != len(request.body):
+            # The body is one CBOR document (Smithy rpcv2Cbor "Shape serialization"); bytes
+            # after it belong to no request.
+            raise serialization_error("Unexpected data after the CBOR request body")
         if not isinstance(params, dict):
             raise serialization_error("Expected a CBOR map as the request body")
         shape = operation.input_shape
@@ -38,19 +54,20 @@ class CBORProtocol(Protocol):
 
     def serialize(self, spec, operation, result, request_id) -> WireResponse:
         body = cbor2.dumps(result or {}, datetime_as_timestamp=True, timezone=_dt.timezone.utc)
-        return WireResponse(200, body, {**_HEADERS, "x-amzn-requestid": request_id})
+        return WireResponse(200, body, {**_HEADERS, REQUEST_ID_HEADER: request_id})
 
     def serialize_error(self, spec, operation, error, request_id) -> WireResponse:
-        code, shape_name, status, sender = error_details(spec, error)
-        headers = {**_HEADERS, "x-amzn-requestid": request_id}
-        # rpcv2Cbor errors carry the absolute shape id.
-        type_name = f"{spec.shape_namespace}#{shape_name}" if spec is not None else code
+        wire = wire_error(spec, error)
+        headers = {**_HEADERS, REQUEST_ID_HEADER: request_id}
+        # rpcv2Cbor errors carry the error's absolute shape id (Smithy rpcv2Cbor "Operation
+        # error serialization"); the front end's own errors, which no shape of the model
+        # describes, carry their bare code (base.py WireError.type_name).
+        body = {"__type": wire.type_name(spec, qualified=True)}
         if spec is not None and spec.query_compatible:
-            headers["x-amzn-query-error"] = f"{code};{'Sender' if sender else 'Receiver'}"
-        body = {"__type": type_name}
-        if error.message is not None:
-            body["message"] = error.message
-        return WireResponse(status, cbor2.dumps(body), headers)
+            headers["x-amzn-query-error"] = wire.query_error_header()
+        if wire.message is not None:
+            body[wire.message_key] = wire.message
+        return WireResponse(wire.status, cbor2.dumps(body), headers)
 
 
 _decode = ShapeWalker({"timestamp": parse_timestamp}, copy=False)

@@ -4,9 +4,10 @@ Reading: first ``parse_valid`` tries the one-pass reader compiled from the model
 (``aws/typed_json.py``), which most well-formed requests satisfy. Otherwise orjson parses the
 body; the only values JSON cannot carry natively are timestamps (epoch seconds) and blobs
 (base64), so only subtrees of the input shape that contain those are walked. Writing is the
-mirror image. Errors are ``{"__type": ..., "message": ...}``; a service with the
-awsQueryCompatible trait (CloudWatch) also gets ``x-amzn-query-error: Code;Sender`` so that
-clients see the same error codes as on the query protocol.
+mirror image. Errors are ``{"__type": ..., "message": ...}`` (base.py WireError says which
+type and which spelling of message); a service with the awsQueryCompatible trait (CloudWatch)
+also gets ``x-amzn-query-error: Code;Sender`` so that clients see the same error codes as on
+the query protocol.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from ...services.errors import serialization_error
 from ..models import ServiceSpec
 from ..typed_json import TypedJSONReader
 from .base import (
+    REQUEST_ID_HEADER,
     Protocol,
     ShapeWalker,
     WireRequest,
     WireResponse,
-    error_details,
     parse_timestamp,
     to_epoch_seconds,
+    wire_error,
 )
 
 # JSON has no literal for these; AWS SDKs send them as strings in float and double members.
@@ -69,7 +71,12 @@ class JSONProtocol(Protocol):
         shape = operation.input_shape
         if shape is None:
             return None
-        return self.typed.read(shape, request.body, records)
+        try:
+            return self.typed.read(shape, request.body, records)
+        except RecursionError:
+            # msgspec recurses into a deeply nested value even where it will skip it (an
+            # unknown member a hundred thousand objects deep); the general path refuses it.
+            return None
 
     # -- responses --------------------------------------------------------------------------
 
@@ -80,25 +87,21 @@ class JSONProtocol(Protocol):
         return WireResponse(
             200,
             orjson.dumps(result or {}),
-            {"content-type": _content_type(spec), "x-amzn-requestid": request_id},
+            {"content-type": _content_type(spec), REQUEST_ID_HEADER: request_id},
         )
 
     def serialize_error(self, spec, operation, error, request_id) -> WireResponse:
-        code, shape_name, status, sender = error_details(spec, error)
-        headers = {
-            "content-type": _content_type(spec),
-            "x-amzn-requestid": request_id,
-        }
-        type_name = code
+        wire = wire_error(spec, error)
+        headers = {"content-type": _content_type(spec), REQUEST_ID_HEADER: request_id}
+        # awsJson1_0 servers send the error's full shape id, awsJson1_1 servers its name (Smithy
+        # awsJson protocols, "Differences between awsJson1_0 and awsJson1_1").
+        qualified = spec is not None and spec.json_version == "1.0"
+        body: dict = {"__type": wire.type_name(spec, qualified)}
         if spec is not None and spec.query_compatible:
-            # The JSON body names the shape (qualified, as JSON 1.0 services do); the header
-            # carries the query-protocol code that clients map back to the exception.
-            type_name = f"{spec.shape_namespace}#{shape_name}"
-            headers["x-amzn-query-error"] = f"{code};{'Sender' if sender else 'Receiver'}"
-        body: dict = {"__type": type_name}
-        if error.message is not None:
-            body["message"] = error.message
-        return WireResponse(status, orjson.dumps(body), headers)
+            headers["x-amzn-query-error"] = wire.query_error_header()
+        if wire.message is not None:
+            body[wire.message_key] = wire.message
+        return WireResponse(wire.status, orjson.dumps(body), headers)
 
 
 def _content_type(spec: ServiceSpec | None) -> str:

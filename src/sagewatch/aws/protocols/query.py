@@ -10,50 +10,75 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import datetime as _dt
-from urllib.parse import parse_qsl
+import re
 from xml.sax.saxutils import escape
 
 from botocore.model import OperationModel, Shape
 
-from ...services.errors import serialization_error
+from ...services.errors import AWSError, serialization_error
 from ..models import ServiceSpec
-from .base import Protocol, WireRequest, WireResponse, error_details, iso8601, parse_timestamp
+from .base import (
+    REQUEST_ID_HEADER,
+    Protocol,
+    WireRequest,
+    WireResponse,
+    iso8601,
+    parse_timestamp,
+    wire_error,
+)
 
 
 class QueryProtocol(Protocol):
     name = "query"
+    # A query request may also come as GET, its fields in the URL (AWS query API references,
+    # "Making query requests").
+    methods = ("GET", "POST")
+
+    def unknown_operation(self, request: WireRequest, operation: str | None) -> AWSError:
+        """Query services answer an Action they do not have with InvalidAction, "Could not find
+        operation <Action> for version <Version>" (the query front end's wording, as s3proxy
+        mirrors it for STS), and a request without one with MissingAction (both 400: the
+        Common Errors of every query API reference, e.g. CloudWatch's)."""
+        if not operation:
+            # Message unconfirmed: the Common Errors description of MissingAction.
+            return AWSError("MissingAction", "The request is missing an action or a required parameter.",
+                            status=400, sender_fault=True)
+        version = self.form(request).get("Version", "")
+        return AWSError("InvalidAction", f"Could not find operation {operation[:256]} for version {version[:64]}",
+                        status=400, sender_fault=True)
 
     # -- requests ---------------------------------------------------------------------------
 
     @staticmethod
     def form(request: WireRequest) -> dict[str, str]:
-        """All form fields of a request: the body, plus the URL query string (GET requests).
-        Read once: routing needs Action, parsing needs the rest."""
+        """All form fields of a request: the URL query string (GET requests), then the body.
+        Read once: routing needs Action, parsing needs the rest. Never raises (routing reads it
+        for every request that is neither JSON nor CBOR): a form that cannot be read keeps its
+        error in ``request.form_error`` for ``parse`` to answer, and the fields read so far."""
         if request.form is None:
-            text = request.body.decode("utf-8", errors="replace")
-            if request.query_string:
-                text = request.query_string.decode("latin-1") + "&" + text
-            request.form = dict(parse_qsl(text, keep_blank_values=True))
+            request.form = {}
+            for source in (request.query_string, request.body):
+                try:
+                    _read_form(source, request.form)
+                except AWSError as error:
+                    request.form_error = error
+                    # What routing needs, found without reading every field.
+                    for name in ("Action", "Version"):
+                        found = re.search(rb"(?:^|&)" + name.encode() + rb"=([^&]*)", source)
+                        if found and name not in request.form:
+                            request.form[name] = found.group(1).decode("utf-8", "replace")
         return request.form
 
     def parse(self, spec: ServiceSpec, operation: OperationModel, request: WireRequest) -> dict:
-        tree: dict = {}
-        for key, value in self.form(request).items():
-            if key in ("Action", "Version"):
-                continue
-            node = tree
-            *parents, leaf = key.split(".")
-            for part in parents:
-                child = node.get(part)
-                if not isinstance(child, dict):
-                    child = node[part] = {}
-                node = child
-            node[leaf] = value
+        fields = self.form(request)
+        if request.form_error is not None:
+            raise request.form_error
         shape = operation.input_shape
         if shape is None:
             return {}
-        return _read_structure(shape, tree)
+        return _read_structure(shape, _fold(_grammar(shape), fields))
 
     # -- responses --------------------------------------------------------------------------
 
@@ -71,21 +96,122 @@ class QueryProtocol(Protocol):
         return WireResponse(
             200,
             "".join(parts).encode(),
-            {"content-type": "text/xml", "x-amzn-requestid": request_id},
+            {"content-type": "text/xml", REQUEST_ID_HEADER: request_id},
         )
 
     def serialize_error(self, spec, operation, error, request_id) -> WireResponse:
-        code, _shape_name, status, sender = error_details(spec, error)
+        wire = wire_error(spec, error)
         namespace = f' xmlns="{spec.xml_namespace}"' if spec is not None and spec.xml_namespace else ""
-        message = f"<Message>{escape(error.message)}</Message>" if error.message is not None else ""
+        message = f"<Message>{_xml_text(wire.message)}</Message>" if wire.message is not None else ""
         body = (
-            f"<ErrorResponse{namespace}><Error><Type>{'Sender' if sender else 'Receiver'}</Type>"
-            f"<Code>{escape(code)}</Code>{message}</Error>"
+            f"<ErrorResponse{namespace}><Error><Type>{'Sender' if wire.sender_fault else 'Receiver'}</Type>"
+            f"<Code>{_xml_text(wire.code)}</Code>{message}</Error>"
             f"<RequestId>{request_id}</RequestId></ErrorResponse>"
         )
         return WireResponse(
-            status, body.encode(), {"content-type": "text/xml", "x-amzn-requestid": request_id}
+            wire.status, body.encode(), {"content-type": "text/xml", REQUEST_ID_HEADER: request_id}
         )
+
+
+# -- reading the form -------------------------------------------------------------------------
+
+# The most fields a form may have. Each costs a few hundred bytes of Python objects whatever
+# its size on the wire, so a body of a million tiny fields would cost gigabytes; the largest
+# real request, a PutMetricData of 1,000 datums each with 150 values, 150 counts and 30
+# dimensions, has about 370,000.
+MAX_FORM_FIELDS = 500_000
+# Deeper than any path of these models (MetricDataQueries.member.1.MetricStat.Metric.Dimensions
+# .member.1.Name is nine): keys with more segments name nothing, and are not even split apart.
+_MAX_KEY_SEGMENTS = 64
+
+
+def _read_form(source: bytes, fields: dict[str, str]) -> None:
+    """Add the fields of ``source`` (``a=1&b=x%20y``) to ``fields``, decoded as
+    application/x-www-form-urlencoded. Linear in time and memory: urllib's parse_qsl makes an
+    object of every percent-escape (2.3 GB and seven seconds for 27 MB of them, measured)."""
+    if not source:
+        return
+    if source.count(b"&") >= MAX_FORM_FIELDS:
+        raise serialization_error(f"The request has more than {MAX_FORM_FIELDS} fields")
+    for pair in source.split(b"&"):
+        if pair:
+            name, _, value = pair.partition(b"=")
+            fields[_form_decode(name)] = _form_decode(value)
+
+
+def _form_decode(raw: bytes) -> str:
+    if b"+" in raw:
+        raw = raw.replace(b"+", b" ")
+    if b"%" in raw:
+        # %XX becomes \xXX, which codecs.escape_decode turns into bytes in one pass of C
+        # (backslashes themselves become %5C first, so they come out as themselves).
+        try:
+            raw = codecs.escape_decode(raw.replace(b"\\", b"%5C").replace(b"%", b"\\x"))[0]
+        except ValueError:  # a % not followed by two hex digits
+            raise serialization_error("Invalid percent-encoding in the request") from None
+    return raw.decode("utf-8", "replace")
+
+
+# A grammar says which keys an input shape can read: a dict from each segment a key may have at
+# that point to the grammar after it, INDEX standing for any list or map index (1, 2, ...).
+INDEX = object()
+_GRAMMARS: dict[tuple, dict] = {}
+
+
+def _grammar(shape: Shape) -> dict:
+    key = (id(shape._shape_resolver), shape.name)
+    grammar = _GRAMMARS.get(key)
+    if grammar is None:
+        grammar = _GRAMMARS[key] = {}  # entered before it is filled: recursive shapes refer back
+        kind = shape.type_name
+        if kind == "structure":
+            for name, member in shape.members.items():
+                grammar[member.serialization.get("name", name)] = _grammar(member)
+        elif kind == "list":
+            items = {INDEX: _grammar(shape.member)}
+            if shape.serialization.get("flattened"):
+                grammar.update(items)
+            else:
+                grammar[shape.member.serialization.get("name", "member")] = items
+        elif kind == "map":
+            entry = {shape.key.serialization.get("name", "key"): _grammar(shape.key),
+                     shape.value.serialization.get("name", "value"): _grammar(shape.value)}
+            if shape.serialization.get("flattened"):
+                grammar[INDEX] = entry
+            else:
+                grammar["entry"] = {INDEX: entry}
+    return grammar
+
+
+def _fold(grammar: dict, fields: dict[str, str]) -> dict:
+    """The fields as a tree on their dots (``Dimensions.member.1.Name`` →
+    tree["Dimensions"]["member"]["1"]["Name"]), keeping only keys the input shape can read:
+    a key naming no member is ignored, as JSON ignores unknown members, and so costs nothing
+    however deep it goes. An index that is not a number is refused."""
+    tree: dict = {}
+    for key, value in fields.items():
+        parts = key.split(".", _MAX_KEY_SEGMENTS)
+        if len(parts) > _MAX_KEY_SEGMENTS:
+            continue
+        node, rule = tree, grammar
+        last = len(parts) - 1
+        for position, part in enumerate(parts):
+            next_rule = rule.get(part)
+            if next_rule is None:
+                if INDEX not in rule:
+                    break  # no such member
+                if not (part.isascii() and part.isdigit()):  # isdigit() alone admits '²'
+                    raise serialization_error(f"Invalid list index '{part[:64]}'")  # a prefix only
+                next_rule = rule[INDEX]
+            if position == last:
+                node[part] = value
+            else:
+                child = node.get(part)
+                if not isinstance(child, dict):
+                    child = node[part] = {}
+                node = child
+            rule = next_rule
+    return tree
 
 
 # -- reading the form tree through a shape ------------------------------------------------------
@@ -122,7 +248,7 @@ def _read_list(shape: Shape, node) -> list | object:
         node = node.get(shape.member.serialization.get("name", "member"), {})
         if not isinstance(node, dict):
             return node
-    return [_read(shape.member, item) for _, item in _by_index(node)]
+    return [_read(shape.member, item) for item in _in_index_order(node)]
 
 
 def _read_map(shape: Shape, node) -> dict | object:
@@ -133,20 +259,21 @@ def _read_map(shape: Shape, node) -> dict | object:
     key_name = shape.key.serialization.get("name", "key")
     value_name = shape.value.serialization.get("name", "value")
     out = {}
-    for _, entry in _by_index(node):
+    for entry in _in_index_order(node):
         if isinstance(entry, dict) and key_name in entry:
             out[_read(shape.key, entry[key_name])] = _read(shape.value, entry.get(value_name))
     return out
 
 
-def _by_index(node: dict) -> list[tuple[int, object]]:
-    items = []
-    for index, item in node.items():
-        if not index.isdigit():
-            raise serialization_error(f"Invalid list index '{index}'")
-        items.append((int(index), item))
-    items.sort(key=lambda pair: pair[0])
-    return items
+def _in_index_order(node: dict) -> list:
+    """A list's or map's items in the order of their indexes, which _fold admitted only as
+    strings of ASCII digits. They are compared as such (shorter is smaller once leading zeros
+    are gone), not as ints: int() refuses more than 4,300 digits."""
+    def index_order(pair):
+        digits = pair[0].lstrip("0")
+        return len(digits), digits
+
+    return [item for _, item in sorted(node.items(), key=index_order)]
 
 
 def _read_scalar(shape: Shape, text: str):
@@ -221,4 +348,16 @@ def _scalar_text(kind: str, value) -> str:
         return base64.b64encode(value).decode()
     if kind in ("float", "double") and isinstance(value, float):
         return repr(value)
-    return escape(str(value))
+    return _xml_text(str(value))
+
+
+# The characters XML 1.0 cannot carry at all, not even as character references (its Char
+# production): most C0 controls, lone surrogates, U+FFFE and U+FFFF. botocore's parser (expat)
+# refuses a document holding one, so a client could read neither the answer nor its error code;
+# they go out as U+FFFD, the replacement character, instead.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    """``text`` as XML character data: escaped, and with what XML cannot carry replaced."""
+    return escape(_NOT_XML.sub("\ufffd", text))
