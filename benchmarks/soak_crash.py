@@ -5,9 +5,10 @@
 One cycle:
 
 1. Client threads write at once, each on a fresh boto3 client with no retries and short timeouts:
-   PutLogEvents batches to several streams (one shared), PutMetricData batches, and two threads
+   PutLogEvents batches to several streams (one shared), PutMetricData batches, and threads
    that create, change and delete resources (log groups with tags, log streams, small event
-   batches, TagResource; metric alarms, their updates, TagResource, DeleteAlarms).
+   batches, TagResource, DeleteLogStream, DeleteLogGroup; metric alarms created with tags, their
+   updates, TagResource, DeleteAlarms), each under names of its own.
 2. After a random delay (uniform in [--min-kill-delay, --seconds-per-cycle]) the server gets
    SIGKILL; every writer is cut off, mid-request or between two.
 3. The server restarts on the same data directory and every request of the cycle is judged by
@@ -30,16 +31,18 @@ What is checked exactly, and how:
   with GetLogEvents. A batch is whole (each event exactly once, in order, in its stream), absent,
   or neither. The group's storedBytes must agree with the events seen.
 - Metric datums: each PutMetricData request carries a dimension of its own (``Batch``), so
-  GetMetricStatistics SampleCount and Sum per 60 s slot say exactly which of its datums are
-  counted; the same request adds one datum to a per-writer total metric that many requests share
-  (so the shared slots are compacted), whose SampleCount and Sum must match the batches present.
-- Resources: the two resource threads keep a model of what their acknowledged requests made;
-  after a restart the server must show exactly that model, or that model with the one request
-  that was in flight applied whole.
+  SampleCount and Sum per 60 s slot (GetMetricData, 250 batches a call) say exactly which of its
+  datums are counted; the same request adds one datum to a per-writer total metric that many
+  requests share (so the shared slots are compacted), whose SampleCount and Sum from
+  GetMetricStatistics must match the batches present.
+- Resources: each resource thread keeps a model of what its acknowledged requests made; after
+  a restart the server must show exactly that model, or that model with the one request that
+  was cut off applied whole (read back with DescribeLogGroups, DescribeLogStreams,
+  FilterLogEvents, ListTagsForResource, DescribeAlarms).
 
 Per-cycle and final figures go to stdout. Exit status 0: nothing lost, nothing half-there, nothing
-invented; 1 otherwise, and the data directory and server log are kept for a post-mortem (the seed
-is printed: the same seed replays the same requests, though not the same kill moments).
+invented; 1 otherwise, and the data directory and server log are kept for a post-mortem. The
+seed is printed; it fixes the random choices, not the kill moments, so a rerun is a new run.
 
 This covers crashes of the process (a commit in WAL mode is in the OS's hands); it cannot
 test power cuts, for which the group commit's fsync (store/sqlite/durability.py) is the answer.
@@ -53,6 +56,7 @@ import datetime as dt
 import math
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -79,8 +83,8 @@ CHECKER_CLIENT = {"connect_timeout": 5, "read_timeout": 60}
 
 EVENTS_GROUP = "/soak/events"
 SHARED_STREAM = "shared"
-CHURN_GROUP_PREFIX = "/soak/churn/"
-ALARM_PREFIX = "soak-alarm-"
+LOG_RESOURCE_PREFIX = "/soak/churn/"   # + writer number + "/": each resource writer's own names
+ALARM_PREFIX = "soak-alarm-"           # + writer number + "-"
 NAMESPACE = "Soak/Crash"
 BATCH_METRIC = "datum"       # one Batch dimension value per PutMetricData request
 TOTAL_METRIC = "requests"    # one datum per request, per writer: shared, hence compacted
@@ -111,6 +115,7 @@ class Figures:
     in_flight_present: int = 0
     in_flight_absent: int = 0
     never_sent: int = 0               # connection refused: the server was already gone
+    in_flight_by_operation: Counter = field(default_factory=Counter)  # "<operation> present|absent"
     # Failures:
     events_lost: int = 0              # acknowledged events not visible (or gone later)
     samples_lost: int = 0             # acknowledged samples not counted (or gone later)
@@ -131,6 +136,8 @@ class Figures:
         for f in fields(self):
             if f.name == "problems":
                 self.problems += other.problems
+            elif f.name == "in_flight_by_operation":
+                self.in_flight_by_operation += other.in_flight_by_operation
             else:
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
@@ -181,30 +188,31 @@ def send(call: Callable[[], object]) -> tuple[Fate, str]:
     return Fate.ACKNOWLEDGED, ""
 
 
-def settle(figures: Figures, request: Sent, presence: Presence, what: str) -> bool:
-    """Count a request by its fate and what the restarted server shows of it; whether it is
-    there. The caller counts the units (events, samples) an acknowledged request lost."""
+def settle(figures: Figures, request: Sent, presence: Presence, what: str) -> None:
+    """Count a request by its fate and what the restarted server shows of it. The caller
+    counts the units (events, samples) an acknowledged request lost."""
     if request.fate is Fate.ACKNOWLEDGED:
         figures.requests_acknowledged += 1
         if presence is not Presence.WHOLE:
             figures.problems.append(f"acknowledged {what} is {presence.value}")
-        return presence is not Presence.NONE
+        return
     if request.fate is Fate.IN_FLIGHT:
         figures.in_flight += 1
+        if presence is not Presence.PART:
+            figures.in_flight_by_operation[f"{request.operation} {'present' if presence is Presence.WHOLE else 'absent'}"] += 1
         if presence is Presence.WHOLE:
             figures.in_flight_present += 1
         elif presence is Presence.NONE:
             figures.in_flight_absent += 1
         else:
             figures.problem("half_there", f"{what}, in flight at the kill ({request.error}), is partly there")
-        return presence is not Presence.NONE
+        return
     if request.fate is Fate.NEVER_SENT:
         figures.never_sent += 1
     else:
         figures.problem("error_answers", f"{what} was answered {request.error}")
     if presence is not Presence.NONE:
         figures.problem("invented", f"{what} ({request.fate.value}) is {presence.value}")
-    return presence is not Presence.NONE
 
 
 class Writer:
@@ -331,7 +339,7 @@ class LogEventsWorkload:
             if wrong_stream:
                 figures.problem("invented", f"batch {batch.key} shows events in stream {wrong_stream[0]!r}, "
                                             f"sent to {batch.stream!r}")
-            self._settle(figures, batch, batch.seen, "after restart")
+            self._settle(figures, batch)
             figures.events_acknowledged += len(batch.messages) if batch.fate is Fate.ACKNOWLEDGED else 0
             self.stored_bytes_seen += sum(event_bytes(batch.messages[i]) for i in set(batch.seen)
                                           if i < len(batch.messages))
@@ -344,8 +352,9 @@ class LogEventsWorkload:
                                                   f"events seen so far make {self.stored_bytes_seen}")
             self.stored_bytes_seen = stored  # report each discrepancy once
 
-    def _settle(self, figures: Figures, batch: EventBatch, seen: list[int], when: str) -> None:
-        size = len(batch.messages)
+    @staticmethod
+    def _settle(figures: Figures, batch: EventBatch) -> None:
+        seen, size = batch.seen, len(batch.messages)
         if seen == list(range(size)):
             presence = Presence.WHOLE
         elif not seen:
@@ -356,9 +365,9 @@ class LogEventsWorkload:
         if presence is Presence.PART:
             duplicates = len(seen) - len(set(seen))
             out_of_order = seen != sorted(seen)
-            what += f": {len(set(seen))} of its events {when}, {duplicates} twice, out of order: {out_of_order}"
+            what += f": {len(set(seen))} of its events there, {duplicates} twice, out of order: {out_of_order}"
             if duplicates:
-                figures.problem("invented", f"{what}", duplicates)
+                figures.problem("invented", what, duplicates)
         if batch.fate is Fate.ACKNOWLEDGED and presence is not Presence.WHOLE:
             figures.events_lost += size - len(set(seen) & set(range(size)))
         settle(figures, batch, presence, what)
@@ -484,34 +493,54 @@ class MetricDataWorkload:
     def setup(self, cloudwatch) -> None:
         self.started = time.time()
 
-    def _visible(self, cloudwatch, batch: MetricBatch) -> dict[int, tuple[float, float]]:
-        dimensions = [{"Name": "Writer", "Value": f"m{batch.writer}"}, {"Name": "Batch", "Value": batch.dimension}]
-        return slot_statistics(cloudwatch, BATCH_METRIC, dimensions, min(batch.expected),
-                               max(batch.expected) + SLOT_SECONDS, SLOT_SECONDS)
+    @staticmethod
+    def _visible(cloudwatch, batches: list[MetricBatch]) -> dict[str, dict[int, tuple[float, float]]]:
+        """{batch dimension: {slot start: (SampleCount, Sum)}}, by GetMetricData: two queries
+        per batch, at most 500 queries a call (aws-behaviour.md §7.4)."""
+        visible: dict[str, dict[int, tuple[float, float]]] = {b.dimension: {} for b in batches}
+        batches = sorted(batches, key=lambda b: min(b.expected))  # so each call spans few slots
+        for first in range(0, len(batches), 250):
+            chunk = batches[first:first + 250]
+            queries = [
+                {"Id": f"{query_id}{i}", "ReturnData": True, "MetricStat": {
+                    "Metric": {"Namespace": NAMESPACE, "MetricName": BATCH_METRIC, "Dimensions": [
+                        {"Name": "Writer", "Value": f"m{b.writer}"}, {"Name": "Batch", "Value": b.dimension}]},
+                    "Period": SLOT_SECONDS, "Stat": stat}}
+                for i, b in enumerate(chunk) for query_id, stat in (("n", "SampleCount"), ("t", "Sum"))]
+            counts, sums = defaultdict(dict), defaultdict(dict)
+            for page in cloudwatch.get_paginator("get_metric_data").paginate(
+                    MetricDataQueries=queries, StartTime=utc(min(min(b.expected) for b in chunk)),
+                    EndTime=utc(max(max(b.expected) for b in chunk) + SLOT_SECONDS)):
+                for result in page["MetricDataResults"]:
+                    into = counts if result["Id"][0] == "n" else sums
+                    for stamp, value in zip(result["Timestamps"], result["Values"]):
+                        into[int(result["Id"][1:])][int(stamp.timestamp())] = value
+            for i, b in enumerate(chunk):
+                visible[b.dimension] = {slot: (count, sums[i].get(slot)) for slot, count in counts[i].items()}
+        return visible
 
     def verify_cycle(self, cloudwatch, cycle: int, figures: Figures) -> None:
-        for writer in self.writers:
-            for batch in writer.batches:
-                if batch.cycle != cycle:
-                    continue
-                batch.seen = self._visible(cloudwatch, batch)
-                seen_samples = int(sum(c for c, _ in batch.seen.values()))
-                if batch.seen == batch.expected:
-                    presence = Presence.WHOLE
-                elif not batch.seen:
-                    presence = Presence.NONE
-                else:
-                    presence = Presence.PART
-                what = (f"PutMetricData {batch.dimension} of cycle {cycle} ({batch.datums} datums, "
-                        f"{batch.samples} samples; per slot expected {batch.expected}, visible {batch.seen})")
-                if batch.fate is Fate.ACKNOWLEDGED:
-                    figures.datums_acknowledged += batch.datums + 1  # and the total datum
-                    figures.samples_acknowledged += batch.samples
-                    if presence is not Presence.WHOLE:
-                        figures.samples_lost += max(batch.samples - seen_samples, 0)
-                        if seen_samples > batch.samples:
-                            figures.problem("invented", what, seen_samples - batch.samples)
-                settle(figures, batch, presence, what)
+        batches = [b for w in self.writers for b in w.batches if b.cycle == cycle]
+        visible = self._visible(cloudwatch, batches)
+        for batch in batches:
+            batch.seen = visible[batch.dimension]
+            seen_samples = int(sum(c for c, _ in batch.seen.values()))
+            if batch.seen == batch.expected:
+                presence = Presence.WHOLE
+            elif not batch.seen:
+                presence = Presence.NONE
+            else:
+                presence = Presence.PART
+            what = (f"PutMetricData {batch.dimension} of cycle {cycle} ({batch.datums} datums, "
+                    f"{batch.samples} samples; per slot expected {batch.expected}, visible {batch.seen})")
+            if batch.fate is Fate.ACKNOWLEDGED:
+                figures.datums_acknowledged += batch.datums + 1  # and the total datum
+                figures.samples_acknowledged += batch.samples
+                if presence is not Presence.WHOLE:
+                    figures.samples_lost += max(batch.samples - seen_samples, 0)
+                    if seen_samples > batch.samples:
+                        figures.problem("invented", what, seen_samples - batch.samples)
+            settle(figures, batch, presence, what)
         self._verify_totals(cloudwatch, figures)
 
     def _verify_totals(self, cloudwatch, figures: Figures) -> None:
@@ -534,18 +563,17 @@ class MetricDataWorkload:
 
     def verify_all(self, cloudwatch, figures: Figures) -> None:
         """Every batch shows exactly the slots it showed after its own cycle's restart."""
-        for writer in self.writers:
-            for batch in writer.batches:
-                if batch.seen is None:
-                    continue
-                now = self._visible(cloudwatch, batch)
-                if now != batch.seen:
-                    before = sum(c for c, _ in batch.seen.values())
-                    after = sum(c for c, _ in now.values())
-                    counter = "samples_lost" if after < before else "invented"
-                    figures.problem(counter, f"PutMetricData {batch.dimension} of cycle {batch.cycle}: "
-                                             f"{batch.seen} after its restart, {now} now",
-                                    int(abs(before - after)) or 1)
+        batches = [b for w in self.writers for b in w.batches if b.seen is not None]
+        visible = self._visible(cloudwatch, batches)
+        for batch in batches:
+            now = visible[batch.dimension]
+            if now != batch.seen:
+                before = sum(c for c, _ in batch.seen.values())
+                after = sum(c for c, _ in now.values())
+                counter = "samples_lost" if after < before else "invented"
+                figures.problem(counter, f"PutMetricData {batch.dimension} of cycle {batch.cycle}: "
+                                         f"{batch.seen} after its restart, {now} now",
+                                int(abs(before - after)) or 1)
         self._verify_totals(cloudwatch, figures)
 
 
@@ -561,6 +589,9 @@ class Change(Sent):
     apply: Callable[[dict], None] | None = None
     events: int = 0  # log events it carries
 
+    def describe(self) -> str:
+        return f"{self.operation} on {self.resource!r} (cycle {self.cycle})"
+
 
 class ResourceWriter(Writer):
     """Creates, changes and deletes resources in a few slots, one request at a time, keeping
@@ -570,13 +601,15 @@ class ResourceWriter(Writer):
 
     slots = 3
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, prefix: str, rng: random.Random) -> None:
         super().__init__(rng)
+        self.prefix = prefix  # of the names of every resource this writer makes, and no other's
         self.model: dict = {"resources": {}, "generation": [0] * self.slots}
         self.changes: list[Change] = []
         self.arn_prefix = ""  # learned from the server in setup
 
-    def choose(self, resources: dict, slot: int) -> Change:
+    def choose(self, model: dict, slot: int) -> Change:
+        """The next change to the resource in ``slot``, given what the acknowledged ones made."""
         raise NotImplementedError
 
     def observe(self, client) -> dict:
@@ -597,6 +630,8 @@ class ResourceWriter(Writer):
         return f"{self.cycle}.{len(self.changes)}"
 
     def verify_cycle(self, client, cycle: int, figures: Figures) -> None:
+        """The server must show the model, or the model with the cycle's cut-off request (the
+        one that got no answer) applied whole; the model follows what is there."""
         changes = [c for c in self.changes if c.cycle == cycle]
         acknowledged = [c for c in changes if c.fate is Fate.ACKNOWLEDGED]
         figures.requests_acknowledged += len(acknowledged)
@@ -607,13 +642,12 @@ class ResourceWriter(Writer):
         with_cut_off = copy.deepcopy(self.model)
         if cut_off is not None:
             cut_off.apply(with_cut_off)
-        what = lambda c: f"{c.operation} on {c.resource!r} (cycle {c.cycle})"  # noqa: E731
         if observed == expected:
             if cut_off is not None:
-                settle(figures, cut_off, Presence.NONE, what(cut_off))
+                settle(figures, cut_off, Presence.NONE, cut_off.describe())
             return
         if cut_off is not None and observed == with_cut_off["resources"]:
-            settle(figures, cut_off, Presence.WHOLE, what(cut_off))
+            settle(figures, cut_off, Presence.WHOLE, cut_off.describe())
             self.model = with_cut_off
             return
         # Neither: a partly applied cut-off request, if the difference is confined to its
@@ -621,14 +655,14 @@ class ResourceWriter(Writer):
         differs = sorted(n for n in expected.keys() | observed.keys() if expected.get(n) != observed.get(n))
         diff = "; ".join(f"{n}: expected {expected.get(n)}, visible {observed.get(n)}" for n in differs)
         if cut_off is not None and differs == [cut_off.resource]:
-            settle(figures, cut_off, Presence.PART, f"{what(cut_off)} [{diff}]")
+            settle(figures, cut_off, Presence.PART, f"{cut_off.describe()} [{diff}]")
         else:
             lost = missing_messages(expected, observed)
             figures.events_lost += lost
             figures.problem("changes_lost", f"{type(self).__name__} after cycle {cycle}, last request "
-                                            f"{what(cut_off) if cut_off else 'acknowledged'}: {diff}")
+                                            f"{cut_off.describe() if cut_off else 'acknowledged'}: {diff}")
             if cut_off is not None:
-                settle(figures, cut_off, Presence.NONE, what(cut_off))
+                settle(figures, cut_off, Presence.NONE, cut_off.describe())
         self.model["resources"] = copy.deepcopy(observed)  # go on from what is there
 
 
@@ -648,7 +682,7 @@ class LogResourceWriter(ResourceWriter):
     stream_slots = 3
 
     def group_name(self, slot: int, model: dict) -> str:
-        return f"{CHURN_GROUP_PREFIX}g{slot}-v{model['generation'][slot]}"
+        return f"{self.prefix}g{slot}-v{model['generation'][slot]}"
 
     def choose(self, model: dict, slot: int) -> Change:
         rng, op, name = self.rng, self.op_id(), self.group_name(slot, model)
@@ -657,7 +691,7 @@ class LogResourceWriter(ResourceWriter):
         if group is None:
             def create(m, name=name, op=op):
                 m["resources"][name] = {"tags": {"created": op}, "streams": {}, "storedBytes": 0}
-            return Change(0, "CreateLogGroup", resource=name, apply=create,
+            return Change(0, "CreateLogGroup (with tags)", resource=name, apply=create,
                           call=lambda: logs.create_log_group(logGroupName=name, tags={"created": op}))
         streams = sorted(group["streams"])
         absent = [s for s in (f"s{i}" for i in range(self.stream_slots)) if s not in group["streams"]]
@@ -713,7 +747,7 @@ class LogResourceWriter(ResourceWriter):
 
     def observe(self, logs) -> dict:
         observed = {}
-        for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=CHURN_GROUP_PREFIX):
+        for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=self.prefix):
             for group in page["logGroups"]:
                 name = group["logGroupName"]
                 streams = {s["logStreamName"]: []
@@ -737,7 +771,7 @@ class AlarmWriter(ResourceWriter):
     service = "cloudwatch"
 
     def alarm_name(self, slot: int, model: dict) -> str:
-        return f"{ALARM_PREFIX}{slot}-v{model['generation'][slot]}"
+        return f"{self.prefix}{slot}-v{model['generation'][slot]}"
 
     def choose(self, model: dict, slot: int) -> Change:
         rng, op, name = self.rng, self.op_id(), self.alarm_name(slot, model)
@@ -754,16 +788,16 @@ class AlarmWriter(ResourceWriter):
             def create(m, name=name, op=op):
                 m["resources"][name] = {"threshold": threshold, "description": description,
                                         "tags": {"created": op}}
-            return Change(0, "PutMetricAlarm", resource=name, apply=create,
+            return Change(0, "PutMetricAlarm (new, with Tags)", resource=name, apply=create,
                           call=lambda: cloudwatch.put_metric_alarm(
                               **definition, Tags=[{"Key": "created", "Value": op}]))
-        kind = rng.choices(["update", "tag", "delete"], [3, 2, 1])[0]
+        kind = rng.choices(["update", "tag", "delete"], [2, 2, 2])[0]
         if kind == "update":
             # An update overwrites the configuration; Tags would be ignored on an update
             # (botocore:cloudwatch:PutMetricAlarm, aws-behaviour.md §8.1), so none are sent.
             def update(m, name=name):
                 m["resources"][name].update(threshold=threshold, description=description)
-            return Change(0, "PutMetricAlarm", resource=name, apply=update,
+            return Change(0, "PutMetricAlarm (update)", resource=name, apply=update,
                           call=lambda: cloudwatch.put_metric_alarm(**definition))
         if kind == "tag":
             key = f"k{rng.randrange(3)}"
@@ -783,7 +817,7 @@ class AlarmWriter(ResourceWriter):
 
     def observe(self, cloudwatch) -> dict:
         observed = {}
-        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=ALARM_PREFIX):
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=self.prefix):
             for alarm in page["MetricAlarms"]:
                 tags = cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"]
                 observed[alarm["AlarmName"]] = {
@@ -805,6 +839,8 @@ class Settings:
     full_check_every: int = 25
     event_writers: int = 3
     metric_writers: int = 2
+    log_resource_writers: int = 1
+    alarm_writers: int = 2
     seed: int = 0
 
 
@@ -817,9 +853,12 @@ class Soak:
         self.kill_rng = random.Random(rng.random())
         self.events = LogEventsWorkload(settings.event_writers, rng)
         self.metrics = MetricDataWorkload(settings.metric_writers, rng)
-        self.log_resources = LogResourceWriter(random.Random(rng.random()))
-        self.alarms = AlarmWriter(random.Random(rng.random()))
-        self.writers: list[Writer] = [*self.events.writers, *self.metrics.writers, self.log_resources, self.alarms]
+        self.log_resources = [LogResourceWriter(f"{LOG_RESOURCE_PREFIX}{n}/", random.Random(rng.random()))
+                              for n in range(settings.log_resource_writers)]
+        self.alarms = [AlarmWriter(f"{ALARM_PREFIX}{n}-", random.Random(rng.random()))
+                       for n in range(settings.alarm_writers)]
+        self.writers: list[Writer] = [*self.events.writers, *self.metrics.writers, *self.log_resources,
+                                      *self.alarms]
         self.totals = Figures()
         self.server: ServerProcess | None = None
 
@@ -837,8 +876,10 @@ class Soak:
             # arn:aws:logs:<region>:<account>:log-group:<name> and arn:aws:cloudwatch:<region>:
             # <account>:alarm:<name> (botocore:logs:TagResource; aws-behaviour.md §8.1).
             _, partition, _, region, account, _ = arn.split(":", 5)
-            self.log_resources.arn_prefix = arn[: -len(EVENTS_GROUP)]
-            self.alarms.arn_prefix = f"arn:{partition}:cloudwatch:{region}:{account}:alarm:"
+            for writer in self.log_resources:
+                writer.arn_prefix = arn[: -len(EVENTS_GROUP)]
+            for writer in self.alarms:
+                writer.arn_prefix = f"arn:{partition}:cloudwatch:{region}:{account}:alarm:"
             for cycle in range(1, self.settings.cycles + 1):
                 self.cycle(cycle)
         finally:
@@ -853,7 +894,7 @@ class Soak:
         return self.kill_rng.uniform(s.min_kill_delay, max(s.seconds_per_cycle, s.min_kill_delay))
 
     def cycle(self, cycle: int) -> None:
-        figures = Figures(cycles=1)
+        figures, began = Figures(cycles=1), time.monotonic()
         for writer in self.writers:
             writer.connect(self.server.endpoint, cycle)
         self.events.cycle_start_ms[cycle] = now_ms()
@@ -879,8 +920,10 @@ class Soak:
         logs, cloudwatch = self.checkers()
         self.events.verify_cycle(logs, cycle, figures)
         self.metrics.verify_cycle(cloudwatch, cycle, figures)
-        self.log_resources.verify_cycle(logs, cycle, figures)
-        self.alarms.verify_cycle(cloudwatch, cycle, figures)
+        for writer in self.log_resources:
+            writer.verify_cycle(logs, cycle, figures)
+        for writer in self.alarms:
+            writer.verify_cycle(cloudwatch, cycle, figures)
         full = cycle == self.settings.cycles or (
             self.settings.full_check_every and cycle % self.settings.full_check_every == 0)
         if full:
@@ -893,7 +936,7 @@ class Soak:
             f"requests ({figures.events_acknowledged:6d} events, {figures.datums_acknowledged:4d} datums); "
             f"in flight {figures.in_flight} (present {figures.in_flight_present}, absent "
             f"{figures.in_flight_absent}), never sent {figures.never_sent}; restart {restart:.2f} s, "
-            f"check{' (full)' if full else ''} {verify:.2f} s"
+            f"check{' (full)' if full else ''} {verify:.2f} s; cycle {time.monotonic() - began:.1f} s"
             + ("" if not figures.failed() else f"; FAILED: {len(figures.problems)} problems"))
         for problem in figures.problems[:20]:
             self.out(f"    {problem}")
@@ -908,6 +951,8 @@ def summary(figures: Figures) -> str:
         f"in flight at kills:      {figures.in_flight} (present {figures.in_flight_present}, "
         f"absent {figures.in_flight_absent})",
         f"never sent (refused):    {figures.never_sent}",
+        "in flight, by operation: " + ", ".join(
+            f"{key} {count}" for key, count in sorted(figures.in_flight_by_operation.items())),
         f"events lost:             {figures.events_lost}",
         f"samples lost:            {figures.samples_lost}",
         f"changes lost:            {figures.changes_lost}",
@@ -923,7 +968,7 @@ def main(argv: list[str] | None = None) -> int:
     defaults = Settings()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=defaults.cycles,
-                        help=f"kill/restart cycles (default {defaults.cycles}: about 10-15 minutes on 2 cores)")
+                        help=f"kill/restart cycles (default {defaults.cycles}: about 15 minutes on 2 cores)")
     parser.add_argument("--seconds-per-cycle", type=float, default=defaults.seconds_per_cycle,
                         help="the longest the writers run before the kill (default %(default)s)")
     parser.add_argument("--min-kill-delay", type=float, default=defaults.min_kill_delay,
@@ -936,17 +981,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="read back everything every N cycles, and at the end (default %(default)s)")
     parser.add_argument("--event-writers", type=int, default=defaults.event_writers)
     parser.add_argument("--metric-writers", type=int, default=defaults.metric_writers)
+    parser.add_argument("--log-resource-writers", type=int, default=defaults.log_resource_writers)
+    parser.add_argument("--alarm-writers", type=int, default=defaults.alarm_writers)
     parser.add_argument("--seed", type=int, default=None, help="default: random (printed)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where the server's data goes (default: a temporary directory, "
                              "removed after a clean run)")
     args = parser.parse_args(argv)
+    # A plain SIGTERM would end the process without stopping the server it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     settings = Settings(
         cycles=args.cycles, seconds_per_cycle=args.seconds_per_cycle, min_kill_delay=args.min_kill_delay,
         long_cycle_every=args.long_cycle_every, long_cycle_seconds=args.long_cycle_seconds,
         full_check_every=args.full_check_every, event_writers=args.event_writers,
-        metric_writers=args.metric_writers, seed=seed)
+        metric_writers=args.metric_writers, log_resource_writers=args.log_resource_writers,
+        alarm_writers=args.alarm_writers, seed=seed)
     workdir = args.data_dir or Path(tempfile.mkdtemp(prefix="sagewatch-soak-")) / "data"
     print(f"kill -9 soak: {settings}; data in {workdir}", flush=True)
     started = time.monotonic()
