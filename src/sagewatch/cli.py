@@ -42,4 +42,8 @@ def server(
         f"  aws logs describe-log-groups",
         err=True,
     )
-    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
+    # h11 writes header names as the application spells them (x-amzn-RequestId, as AWS does;
+    # some clients compare case-sensitively); httptools lower-cases them. Its cost is per request,
+    # not per byte: bulk requests run at the same rate (issue 8).
+    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False,
+                http="h11")

@@ -46,7 +46,11 @@ log = logging.getLogger(__name__)
 # The largest request body the gateway reads: as sent, and again as inflated when it comes
 # gzip-encoded, so that neither a large body nor a small one that inflates hugely (a gzip bomb)
 # can hold more memory than this. Larger ones are answered 413 (request_too_large).
-MAX_BODY_BYTES = 64 * 1024 * 1024
+# 8 MiB: the largest request AWS accepts here is a 1,048,576-byte PutLogEvents batch, at most about
+# 6.3 MB on the wire when every byte is a JSON \u escape (CloudWatch refuses bodies over 1 MB:
+# aws-behaviour.md, PutMetricData). Parsed bodies take ~30x their size in objects (a 16 MB list of
+# {} held 527 MB), so this limit is also what bounds a request's memory.
+MAX_BODY_BYTES = 8 * 1024 * 1024
 # Gzip bodies are inflated this much at a time, so a bomb is stopped at the limit, not after.
 _INFLATE_CHUNK_BYTES = 1024 * 1024
 INLINE_BODY_BYTES = 64 * 1024
