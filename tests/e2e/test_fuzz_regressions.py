@@ -219,3 +219,15 @@ def test_a_forged_listing_token_is_an_invalid_token(server, operation, kind, key
     answer = send(server.endpoint, "logs", operation, json.dumps({"nextToken": page_token(kind, key)}).encode())
     assert (answer.status, code_of(answer)) == (400, "InvalidParameterException"), answer.body[:300]
     assert json.loads(answer.body)["message"] == "The specified nextToken is invalid."
+
+
+# -- valid requests refused (fixed: aws/validation.py) ------------------------------------------
+
+
+def test_a_tag_with_a_space_is_valid(logs, unique):
+    # Refused with InvalidParameterException: the model's tag patterns allow Unicode separators
+    # (botocore:logs TagValue: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$), which the validator read as \w.
+    # Found among the valid requests the fuzzer sends.
+    name = f"/fuzz-regression/{unique}"
+    logs.create_log_group(logGroupName=name, tags={"team name": "data science\u00a0lab"})
+    assert logs.list_tags_log_group(logGroupName=name)["tags"] == {"team name": "data science\u00a0lab"}

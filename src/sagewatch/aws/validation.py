@@ -342,14 +342,51 @@ def java_pattern(text: str) -> re.Pattern | None:
     """Model patterns are Java regexes matched against the whole value.
 
     Python's ``re`` reads nearly all of them; the few it cannot (Unicode classes such as
-    ``\\p{L}``) are translated to a permissive class rather than rejected, because an
-    over-strict check would refuse valid requests.
+    ``\\p{L}``) are translated to a class that holds at least every character of theirs, never
+    fewer, because an over-strict check would refuse valid requests.
     """
-    translated = re.sub(r"\\[pP]\{[^}]*\}", r"\\w", text)
     try:
-        return re.compile(translated, re.DOTALL)
+        return re.compile(_unicode_classes_widened(text), re.DOTALL)
     except re.error:
         return None
+
+
+# What each Unicode class of a Java pattern becomes, as the inside of a character class. Letters,
+# marks and numbers: \w, which holds them all (and more). Separators (category Z): exactly its
+# characters, which \w does not hold: U+0020, U+00A0, U+1680, U+2000..U+200A, U+202F, U+205F,
+# U+3000 (Zs), U+2028 (Zl), U+2029 (Zp) (Unicode's general categories, which Java's \p{Z} names:
+# java.util.regex.Pattern, "Unicode character properties"). Tag keys and values allow them
+# (botocore:logs TagKey, TagValue: [\p{L}\p{Z}\p{N}_.:/=+\-@]), so "data science" is a valid tag.
+# Any other class, and any negated one: every character.
+_SEPARATORS = " \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_UNICODE_CLASS = re.compile(r"\\([pP])\{(?:Is)?(\w+)\}")
+
+
+def _unicode_classes_widened(text: str) -> str:
+    out, inside_class, index = [], False, 0
+    while index < len(text):
+        char = text[index]
+        match = _UNICODE_CLASS.match(text, index)
+        if match:
+            negated, category = match.group(1) == "P", match.group(2)
+            if negated or category[0] not in "LMNZ":
+                members = "\\s\\S"
+            else:
+                members = _SEPARATORS if category[0] == "Z" else "\\w"
+            out.append(members if inside_class else f"[{members}]")
+            index = match.end()
+            continue
+        if char == "\\":
+            out.append(text[index:index + 2])  # an escape, copied whole
+            index += 2
+            continue
+        if char == "[" and not inside_class:
+            inside_class = True
+        elif char == "]" and inside_class:
+            inside_class = False
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 # -- the fast pass: generated source ------------------------------------------------------------
