@@ -198,12 +198,12 @@ def settle(figures: Figures, request: Sent, presence: Presence, what: str) -> No
         return
     if request.fate is Fate.IN_FLIGHT:
         figures.in_flight += 1
-        if presence is not Presence.PART:
-            figures.in_flight_by_operation[f"{request.operation} {'present' if presence is Presence.WHOLE else 'absent'}"] += 1
         if presence is Presence.WHOLE:
             figures.in_flight_present += 1
+            figures.in_flight_by_operation[f"{request.operation} present"] += 1
         elif presence is Presence.NONE:
             figures.in_flight_absent += 1
+            figures.in_flight_by_operation[f"{request.operation} absent"] += 1
         else:
             figures.problem("half_there", f"{what}, in flight at the kill ({request.error}), is partly there")
         return
@@ -845,6 +845,8 @@ class Settings:
 
 
 class Soak:
+    """The writers, the server they write to, and the figures so far."""
+
     def __init__(self, data_dir: Path, settings: Settings, out: Callable[[str], None] = print) -> None:
         self.data_dir = Path(data_dir)
         self.settings = settings
@@ -868,7 +870,8 @@ class Soak:
 
     def run(self) -> Figures:
         try:
-            self.server = ServerProcess(self.data_dir).start()
+            self.server = ServerProcess(self.data_dir)
+            self.server.start()
             logs, cloudwatch = self.checkers()
             self.events.setup(logs)
             self.metrics.setup(cloudwatch)
@@ -914,7 +917,8 @@ class Soak:
                 raise RuntimeError(f"{type(writer).__name__} crashed") from writer.crash
 
         started = time.monotonic()
-        self.server = ServerProcess(self.data_dir).start()
+        self.server = ServerProcess(self.data_dir)  # held first: stopped even if it never answers
+        self.server.start()
         restart = time.monotonic() - started
         started = time.monotonic()
         logs, cloudwatch = self.checkers()
