@@ -35,16 +35,20 @@ class HistoryItem:
 
 
 class AlarmStore:
-    def save_alarm(self, alarm: Alarm, history: Sequence[HistoryItem] = ()) -> None:
-        """Create or replace an alarm and append history items, atomically."""
+    def save_alarm(self, alarm: Alarm, history: Sequence[HistoryItem] = (), *,
+                   tags: tuple[str, dict[str, str]] | None = None) -> None:
+        """Create or replace an alarm and append history items, atomically; with ``tags``
+        (arn, tags), the ARN's tags become exactly those in the same transaction (a new alarm:
+        a crash never leaves it without the tags it was created with, or with a predecessor's)."""
     def get_alarm(self, name: str) -> Alarm | None: ...
     def list_alarms(
         self, *, names: Sequence[str] | None = None, prefix: str | None = None,
         types: Sequence[str] | None = None, state: str | None = None, after: str | None = None,
         limit: int | None = None,
     ) -> list[Alarm]: ...
-    def delete_alarms(self, names: Sequence[str], history: Sequence[HistoryItem] = ()) -> None:
-        """Delete alarms and append history items, atomically."""
+    def delete_alarms(self, names: Sequence[str], history: Sequence[HistoryItem] = (),
+                      arns: Sequence[str] = ()) -> None:
+        """Delete alarms, forget the tags of their ``arns`` and append history items, atomically."""
     def add_history(self, items: Sequence[HistoryItem]) -> None: ...
     def history(
         self, *, name: str | None, types: Sequence[str], item_type: str | None, start: float | None,

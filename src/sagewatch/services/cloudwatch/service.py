@@ -524,15 +524,13 @@ class CloudWatchService(Service):
                     "updatedAlarm": self._history_view(alarm)}
             history = HistoryItem(name, alarm_type, now, "ConfigurationUpdate", summary,
                                   orjson.dumps(data).decode())
-            self.alarms.save_alarm(alarm, [history])
+            # A new alarm has exactly the tags it is created with (tags are ignored when an
+            # alarm is updated, AWS): its ARN may have named an alarm of the same name before,
+            # whose tags must not pass on to it. One transaction, so a crash cannot split them.
+            new_tags = None
             if existing is None:
-                # A new alarm has exactly the tags it is created with (tags are ignored when an
-                # alarm is updated, AWS): its ARN may have named an alarm of the same name before,
-                # whose tags must not pass on to it.
-                arn = self.engine.arn(name)
-                self.tags.clear_tags(arn)
-                if tags:
-                    self.tags.set_tags(arn, {t["Key"]: t["Value"] for t in tags})
+                new_tags = (self.engine.arn(name), {t["Key"]: t["Value"] for t in tags or ()})
+            self.alarms.save_alarm(alarm, [history], tags=new_tags)
             self.engine.alarm_saved(alarm)
 
     def _history_view(self, alarm: Alarm) -> dict:
@@ -656,9 +654,7 @@ class CloudWatchService(Service):
                                           "deletedAlarm": self._history_view(alarm)}).decode())
                 for alarm in existing
             ]
-            self.alarms.delete_alarms(AlarmNames, history)
-            for name in AlarmNames:
-                self.tags.clear_tags(self.engine.arn(name))
+            self.alarms.delete_alarms(AlarmNames, history, [self.engine.arn(n) for n in AlarmNames])
             self.engine.alarms_deleted(AlarmNames)
             return {}
 

@@ -6,6 +6,7 @@ import orjson
 
 from ..alarms import Alarm, AlarmStore, HistoryItem
 from .database import Database
+from .tags import SQLiteTagStore
 
 _COLUMNS = (
     "name, alarm_type, definition, metric_keys, state_value, state_reason, state_reason_data, "
@@ -35,13 +36,17 @@ class SQLiteAlarmStore(AlarmStore):
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def save_alarm(self, alarm: Alarm, history=()) -> None:
+    def save_alarm(self, alarm: Alarm, history=(), *, tags=None) -> None:
         with self.database.write() as db:
             db.execute(
                 f"INSERT OR REPLACE INTO alarms ({_COLUMNS}) VALUES ({', '.join('?' * 13)})",
                 _values(alarm),
             )
             self._insert_history(db, history)
+            if tags is not None:
+                arn, values = tags
+                db.execute("DELETE FROM tags WHERE arn = ?", (arn,))
+                SQLiteTagStore.set_tags_in(db, arn, values)
 
     def get_alarm(self, name: str) -> Alarm | None:
         row = self.database.execute(f"SELECT {_COLUMNS} FROM alarms WHERE name = ?", (name,)).fetchone()
@@ -74,9 +79,10 @@ class SQLiteAlarmStore(AlarmStore):
             sql += f" LIMIT {int(limit)}"
         return [_alarm(r) for r in self.database.execute(sql, args)]
 
-    def delete_alarms(self, names, history=()) -> None:
+    def delete_alarms(self, names, history=(), arns=()) -> None:
         with self.database.write() as db:
             db.executemany("DELETE FROM alarms WHERE name = ?", [(n,) for n in names])
+            db.executemany("DELETE FROM tags WHERE arn = ?", [(a,) for a in arns])
             self._insert_history(db, history)
 
     def add_history(self, items) -> None:

@@ -31,7 +31,3 @@ class SQLiteTagStore(TagStore):
     def remove_tags(self, arn: str, keys: Sequence[str]) -> None:
         with self.database.write() as db:
             db.executemany("DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, k) for k in keys])
-
-    def clear_tags(self, arn: str) -> None:
-        with self.database.write() as db:
-            db.execute("DELETE FROM tags WHERE arn = ?", (arn,))
