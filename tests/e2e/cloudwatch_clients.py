@@ -58,7 +58,7 @@ def cloudwatch_client(endpoint: str, protocol: str, data_root: Path, **config):
         region_name=REGION,
         aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        config=Config(retries={"max_attempts": 1}, **config),
+        config=Config(retries={"total_max_attempts": 1}, **config),
     )
     assert client.meta.service_model.protocol == protocol, client.meta.service_model.protocol
     return client
