@@ -744,6 +744,9 @@ class CloudWatchService(Service):
                 # localstack test_anomaly_detector_lifecycle, 2023).
                 single = {"AccountId": self.account_id, **single}
         else:
+            if not MetricMathAnomalyDetector.get("MetricDataQueries"):
+                raise missing_parameter(
+                    "The parameter MetricMathAnomalyDetector.MetricDataQueries is required.")
             queries.plan(MetricMathAnomalyDetector["MetricDataQueries"], parameter="MetricDataQueries")
         detector_id = _detector_id(single, MetricMathAnomalyDetector)
         # AWS describes a detector made with Configuration={} (or none) as {"ExcludedTimeRanges": []}
@@ -1031,7 +1034,7 @@ def _detector_id(single: dict | None, math: dict | None) -> str:
     """A detector's id follows from what it models (so Put replaces, and Delete can name it by
     the same members): the metric and statistic, or the math queries."""
     if math:
-        identity = ["math", math["MetricDataQueries"]]
+        identity = ["math", math.get("MetricDataQueries")]
     else:
         identity = ["single", single.get("Namespace"), single.get("MetricName"),
                     sorted([d["Name"], d["Value"]] for d in single.get("Dimensions") or ()),
