@@ -65,9 +65,9 @@ EXAMPLES_PER_UNSUPPORTED_GROUP = max(5, REQUESTS // 10 // len(UNSUPPORTED_GROUPS
 # (every operation's checks compiled by then), as resident anonymous memory (RssAnon: SQLite
 # reads pages through mmap, file pages that do not count). What may fill up meanwhile: the
 # decoded-log-block cache, at most 48 MiB (store/sqlite/logs.py); the rest is allocator slack
-# and the pages SQLite writes, allowed as much again. Measured: 4 MiB over 3,000 requests, 6 MiB
-# over 30,000. So a leak shows from about 40 KB a request in `make test`, and from 0.5 KB in a
-# run of 200,000.
+# and the pages SQLite writes, allowed as much again. Measured: 4 to 14 MiB over 3,000 requests,
+# 13 MiB over 30,000. So a leak shows from about 40 KB a request in `make test`, and from 0.5 KB
+# in a run of 200,000.
 MEMORY_GROWTH_BOUND_KIB = 96 * 1024
 
 
