@@ -17,9 +17,11 @@ line is printed at the end of the module, and the counts go to the run's figures
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,13 +30,17 @@ from hypothesis import strategies as st
 
 from .. import figures
 from ..fuzz.generate import (
+    FRAMINGS,
     PROTOCOL_IDS,
     FuzzRequest,
+    Instant,
     RequestStrategies,
     Target,
     protocols_of,
     service_model,
+    sweep,
     targets,
+    wire,
 )
 from ..fuzz.oracle import (
     Answer,
@@ -56,10 +62,15 @@ SEED = os.environ.get("SAGEWATCH_FUZZ_SEED")
 UNSUPPORTED = unsupported_operations(Path(__file__).resolve().parents[2] / "docs" / "compatibility.md")
 SUPPORTED_TARGETS = [t for t in targets(SERVICES) if t.operation not in UNSUPPORTED[t.service]]
 UNSUPPORTED_GROUPS = [(s, p) for s in SERVICES for p in protocols_of(service_model(s)) if UNSUPPORTED[s]]
-# Nine requests in ten go to the operations sagewatch implements; the rest check that the
-# others answer 501 whatever they are sent.
-EXAMPLES_PER_OPERATION = max(5, REQUESTS * 9 // 10 // len(SUPPORTED_TARGETS))
+# Each implemented operation first sweeps a hostile value through every member of the requests
+# of the corpus AWS accepts (generate.sweep; in `make test` 20 of those requests per corpus
+# request, spread over its members), then gets requests drawn at random: half the run's
+# requests in all. A tenth check that the other operations answer 501 whatever they are sent.
+# A long run also sweeps two requests drawn at random that the server accepted.
+EXAMPLES_PER_OPERATION = max(5, REQUESTS // 2 // len(SUPPORTED_TARGETS))
 EXAMPLES_PER_UNSUPPORTED_GROUP = max(5, REQUESTS // 10 // len(UNSUPPORTED_GROUPS))
+SWEEP_LIMIT = None if LONG_RUN else 20
+EXTRA_SWEPT_REQUESTS = 2 if LONG_RUN else 0
 
 # Memory: how much more the server may hold at the end than once a quarter of the run is done
 # (every operation's checks compiled by then), as resident anonymous memory (RssAnon: SQLite
@@ -104,6 +115,99 @@ class Seeds:
             missing = set(shapes) - set(service_model(service).shape_names)
             assert not missing, f"{service} model has no shapes {missing}: update the fuzz seeds"
 
+    def corpus(self) -> dict[str, dict[str, list[dict]]]:
+        """Per service and operation, requests AWS accepts (aws-behaviour.md §6, §7, §8; the
+        botocore models' shapes) that use these resources and the options that reach furthest
+        into the services: the sweep's first bases, and half the bases of random mutations."""
+        now = time.time()
+        now_ms = int(now * 1000)
+        group, stream, group_arn = self.group, self.stream, self.known["logs"]["LogGroupArn"][0]
+        alarm, composite, alarm_arn = self.alarm, self.composite, self.known["cloudwatch"]["AmazonResourceName"][0]
+        metric = {"Namespace": self.namespace, "MetricName": self.metric, "Dimensions": self.dimensions}
+        stat = {"Metric": metric, "Period": 60, "Stat": "p90"}
+        last_hour = {"StartTime": Instant(now - 3600), "EndTime": Instant(now + 60)}
+        return {
+            "logs": {
+                "CreateLogGroup": [{"logGroupName": f"{group}/more", "tags": {"team": "fuzz"}}],
+                "CreateLogStream": [{"logGroupName": group, "logStreamName": f"{stream}/more"}],
+                "DeleteLogGroup": [{"logGroupName": group}],
+                "DeleteLogStream": [{"logGroupName": group, "logStreamName": stream}],
+                "DeleteRetentionPolicy": [{"logGroupName": group}],
+                "DescribeLogGroups": [{"logGroupNamePrefix": "/fuzz/", "limit": 5}],
+                "DescribeLogStreams": [{"logGroupName": group, "orderBy": "LastEventTime", "descending": True,
+                                        "limit": 5}],
+                "FilterLogEvents": [{"logGroupName": group, "logStreamNames": [stream],
+                                     "startTime": now_ms - 3_600_000, "endTime": now_ms + 60_000,
+                                     "filterPattern": '{ $.level = "ERROR" && $.n > 3 }', "limit": 10}],
+                "GetLogEvents": [{"logGroupName": group, "logStreamName": stream, "startTime": now_ms - 3_600_000,
+                                  "endTime": now_ms + 60_000, "limit": 10, "startFromHead": True}],
+                "ListLogGroups": [{"logGroupNamePattern": "fuzz", "limit": 5}],
+                "ListTagsForResource": [{"resourceArn": group_arn}],
+                "ListTagsLogGroup": [{"logGroupName": group}],
+                "PutLogEvents": [{"logGroupName": group, "logStreamName": stream,
+                                  "logEvents": [{"timestamp": now_ms, "message": '{"level": "ERROR", "n": 7}'}]}],
+                "PutRetentionPolicy": [{"logGroupName": group, "retentionInDays": 30}],
+                "TagLogGroup": [{"logGroupName": group, "tags": {"stage": "test"}}],
+                "TagResource": [{"resourceArn": group_arn, "tags": {"stage": "test"}}],
+                "UntagLogGroup": [{"logGroupName": group, "tags": ["stage"]}],
+                "UntagResource": [{"resourceArn": group_arn, "tagKeys": ["stage"]}],
+            },
+            "cloudwatch": {
+                "DeleteAlarms": [{"AlarmNames": [composite]}],
+                "DeleteAnomalyDetector": [{"SingleMetricAnomalyDetector": {**metric, "Stat": "Average"}}],
+                "DescribeAlarmHistory": [{"AlarmName": alarm, "HistoryItemType": "StateUpdate",
+                                          "StartDate": Instant(now - 86400), "EndDate": Instant(now + 60),
+                                          "MaxRecords": 10, "ScanBy": "TimestampAscending"}],
+                "DescribeAlarms": [{"AlarmNamePrefix": "alarm-", "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
+                                    "MaxRecords": 10}],
+                "DescribeAlarmsForMetric": [{**metric, "Statistic": "Average", "Period": 60}],
+                "DescribeAnomalyDetectors": [{**metric, "MaxResults": 10}],
+                "DisableAlarmActions": [{"AlarmNames": [alarm]}],
+                "EnableAlarmActions": [{"AlarmNames": [alarm]}],
+                "GetMetricData": [{"MetricDataQueries": [
+                    {"Id": "m1", "MetricStat": stat, "ReturnData": False},
+                    {"Id": "e1", "Expression": "FILL(m1, 0) * 2", "Label": "twice"}],
+                    **last_hour, "ScanBy": "TimestampAscending", "MaxDatapoints": 100,
+                    "LabelOptions": {"Timezone": "+0130"}}],
+                "GetMetricStatistics": [
+                    {**metric, **last_hour, "Period": 60, "Statistics": ["Average", "SampleCount"]},
+                    {**metric, **last_hour, "Period": 300, "ExtendedStatistics": ["p99", "TM(10%:90%)"]}],
+                "ListMetrics": [{**metric, "RecentlyActive": "PT3H"}],
+                "ListTagsForResource": [{"ResourceARN": alarm_arn}],
+                "PutAnomalyDetector": [{"SingleMetricAnomalyDetector": {**metric, "Stat": "Average"},
+                                        "Configuration": {"ExcludedTimeRanges": [
+                                            {"StartTime": Instant(now - 7200), "EndTime": Instant(now - 3600)}],
+                                            "MetricTimezone": "UTC"}}],
+                "PutCompositeAlarm": [{"AlarmName": composite, "AlarmRule": f"ALARM({alarm}) OR OK({alarm})",
+                                       "ActionsSuppressor": alarm, "ActionsSuppressorWaitPeriod": 60,
+                                       "ActionsSuppressorExtensionPeriod": 60,
+                                       "AlarmActions": ["arn:aws:sns:us-east-1:000000000000:fuzz"]}],
+                "PutMetricAlarm": [
+                    {"AlarmName": alarm, **metric, "Statistic": "Average", "Period": 60, "EvaluationPeriods": 3,
+                     "DatapointsToAlarm": 2, "Threshold": 5.0, "ComparisonOperator": "GreaterThanThreshold",
+                     "TreatMissingData": "breaching"},
+                    {"AlarmName": f"{alarm}-math", "EvaluationPeriods": 1, "Threshold": 1.0,
+                     "ComparisonOperator": "GreaterThanThreshold", "Metrics": [
+                         {"Id": "m1", "MetricStat": {**stat, "Stat": "Average"}, "ReturnData": False},
+                         {"Id": "e1", "Expression": "m1 * 2", "ReturnData": True}]},
+                    {"AlarmName": f"{alarm}-band", "EvaluationPeriods": 1, "ThresholdMetricId": "ad1",
+                     "ComparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold", "Metrics": [
+                         {"Id": "m1", "MetricStat": {**stat, "Stat": "Average"}, "ReturnData": True},
+                         {"Id": "ad1", "Expression": "ANOMALY_DETECTION_BAND(m1, 2)"}]}],
+                "PutMetricData": [{"Namespace": self.namespace, "MetricData": [
+                    {"MetricName": self.metric, "Dimensions": self.dimensions, "Value": 1.5, "Unit": "Count",
+                     "Timestamp": Instant(now), "StorageResolution": 1},
+                    {"MetricName": self.metric, "Dimensions": self.dimensions, "Values": [1.0, 2.0],
+                     "Counts": [1.0, 3.0]},
+                    {"MetricName": self.metric, "StatisticValues": {"SampleCount": 2.0, "Sum": 3.0,
+                                                                    "Minimum": 1.0, "Maximum": 2.0}}]}],
+                "SetAlarmState": [{"AlarmName": alarm, "StateValue": "ALARM", "StateReason": "fuzz",
+                                   "StateReasonData": '{"source": "fuzz"}'}],
+                "TagResource": [{"ResourceARN": alarm_arn, "Tags": [{"Key": "stage", "Value": "test"}]}],
+                "UntagResource": [{"ResourceARN": alarm_arn, "TagKeys": ["stage"]}],
+            },
+        }
+
     def restore(self) -> None:
         logs, cloudwatch = self.logs, self.cloudwatch
         for create in (lambda: logs.create_log_group(logGroupName=self.group, tags={"team": "fuzz"}),
@@ -135,6 +239,7 @@ class Campaign:
         self.watch = ServerWatch(server.process.pid, server.log_path)
         self.connection = Connection("127.0.0.1", server.port)
         self.seeds = Seeds(server)
+        self.corpus = self.seeds.corpus()
         self.tally = Tally()
         self._strategies: dict[tuple[str, str], RequestStrategies] = {}
         self._requests: dict[Target, st.SearchStrategy] = {}
@@ -142,14 +247,15 @@ class Campaign:
         self.baseline_after = REQUESTS // 4
         self.baseline_kib: int | None = None
         self.memory_note = ""  # set by the last test
-        self.new_failures: list[str] = []  # distinct failures the running test found (long run)
+        self.new_failures: list[str] = []  # distinct failures the running test found, in a long run
 
     def requests(self, target: Target) -> st.SearchStrategy[FuzzRequest]:
         if target not in self._requests:
             key = (target.service, target.protocol)
             if key not in self._strategies:
                 self._strategies[key] = RequestStrategies(target.service, target.protocol,
-                                                          self.seeds.known[target.service])
+                                                          self.seeds.known[target.service],
+                                                          self.corpus[target.service])
             self._requests[target] = self._strategies[key].for_operation(target.operation)
         return self._requests[target]
 
@@ -180,7 +286,7 @@ class Campaign:
         detail = f"\n  answer: {answer.status} {answer.body[:400]!r}" if answer is not None else ""
         report = f"{'; '.join(found)}\n  server: {where}\n{request.describe()}{detail}"
         key = f"{request.target.service}/{PROTOCOL_IDS[request.target.protocol]}: {'; '.join(found)} | {where}"
-        if self.tally.failure(key, report):
+        if self.tally.failure(key, report) and LONG_RUN:
             self.new_failures.append(report)
         if not LONG_RUN:
             raise AssertionError(report)
@@ -221,8 +327,14 @@ def _fuzz(campaign: Campaign, strategy: st.SearchStrategy, examples: int, also=N
 
     if SEED is not None:
         fuzz = seed(int(SEED))(fuzz)
-    campaign.new_failures = []
     fuzz()
+
+
+@pytest.fixture
+def failures(campaign):
+    """Fails the test with every distinct failure it found (a long run goes on past them)."""
+    campaign.new_failures = []
+    yield
     assert not campaign.new_failures, "\n\n".join(campaign.new_failures)
 
 
@@ -230,13 +342,37 @@ def _fuzz(campaign: Campaign, strategy: st.SearchStrategy, examples: int, also=N
 
 
 @pytest.mark.parametrize("target", SUPPORTED_TARGETS, ids=lambda t: t.id)
-def test_supported_operation_answers_every_request(campaign, target):
+def test_supported_operation_answers_every_request(campaign, failures, target):
+    sound = campaign.corpus[target.service].get(target.operation, [])
+    for tree in sound:  # what AWS accepts, the server accepts
+        campaign.seeds.restore()
+        base = wire(target, tree, FRAMINGS[target.protocol][0])
+        answer = campaign.check(replace(base, mode="corpus"))
+        assert answer is None or answer.status == 200, f"a request AWS accepts was refused: {base.describe()}"
+        _sweep(campaign, target, tree)
     campaign.seeds.restore()
-    _fuzz(campaign, campaign.requests(target), EXAMPLES_PER_OPERATION)
+    accepted = []
+
+    def keep_accepted(request, answer):
+        if request.mode in ("valid", "boundary") and answer.status == 200:
+            accepted.append(request.tree)
+
+    _fuzz(campaign, campaign.requests(target), EXAMPLES_PER_OPERATION, also=keep_accepted)
+    # Requests drawn at random that the server accepted: further bases for a long run's sweep.
+    for tree in accepted[:EXTRA_SWEPT_REQUESTS]:
+        _sweep(campaign, target, tree)
+
+
+def _sweep(campaign: Campaign, target: Target, tree: dict) -> None:
+    swept = sweep(target, tree)
+    if SWEEP_LIMIT is not None and len(swept) > SWEEP_LIMIT:
+        swept = swept[::math.ceil(len(swept) / SWEEP_LIMIT)]  # spread over the members
+    for request in swept:
+        campaign.check(request)
 
 
 @pytest.mark.parametrize("service, protocol", UNSUPPORTED_GROUPS, ids=lambda v: v)
-def test_unsupported_operations_answer_501_not_implemented(campaign, service, protocol):
+def test_unsupported_operations_answer_501_not_implemented(campaign, failures, service, protocol):
     operations = sorted(UNSUPPORTED[service])
     strategy = st.sampled_from(operations).flatmap(lambda op: campaign.requests(Target(service, protocol, op)))
 

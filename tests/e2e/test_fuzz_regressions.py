@@ -110,6 +110,19 @@ def test_a_number_beyond_any_double_is_a_serialization_exception_and_stores_noth
     assert metric_names(server.endpoint, namespace) == []
 
 
+@pytest.mark.parametrize("protocol", ["cbor", "query"])
+def test_a_suppressor_period_beyond_32_bits_is_a_serialization_exception(server, protocol):
+    # Was a 500 (TypeError: Integer exceeds 64-bit range, writing the alarm's definition).
+    name = f"fuzz-regression-{uuid.uuid4().hex[:10]}"
+    if protocol == "cbor":
+        body = cbor2.dumps({"AlarmName": name, "AlarmRule": "TRUE", "ActionsSuppressor": "a",
+                            "ActionsSuppressorWaitPeriod": 2**64, "ActionsSuppressorExtensionPeriod": 60})
+    else:
+        body = (f"AlarmName={name}&AlarmRule=TRUE&ActionsSuppressor=a&ActionsSuppressorWaitPeriod={2**64}"
+                "&ActionsSuppressorExtensionPeriod=60").encode()
+    assert_serialization_exception(send(server.endpoint, protocol, "PutCompositeAlarm", body))
+
+
 def test_a_threshold_beyond_any_double_is_a_serialization_exception(server):
     name = f"fuzz-regression-{uuid.uuid4().hex[:10]}"
     body = cbor2.dumps({"AlarmName": name, "Namespace": "n", "MetricName": "m", "Statistic": "Sum",

@@ -28,6 +28,7 @@ fields under a member's key). ``encode`` writes a tree as a request of one proto
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
 import functools
 import gzip
@@ -36,7 +37,7 @@ import math
 import re
 import time
 import urllib.parse
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import botocore.session
 import cbor2
@@ -139,7 +140,8 @@ class FuzzRequest:
     path: str
     headers: dict[str, str]
     body: bytes
-    damage: str = ""  # what mangling did to it, if anything
+    damage: str = ""  # what mangling (or the sweep) did to it, if anything
+    tree: object = field(default=None, compare=False)  # the value the body was written from
 
     @property
     def routes_as_sent(self) -> bool:
@@ -535,18 +537,28 @@ def generation_pattern(text: str | None) -> str | None:
 
 
 class RequestStrategies:
-    """Requests for the operations of one service on one protocol."""
+    """Requests for the operations of one service on one protocol.
 
-    def __init__(self, service: str, protocol: str, known: dict[str, list] | None = None) -> None:
+    ``known``: values worth drawing often, by shape name (see ValueStrategies). ``corpus``: per
+    operation, requests known to be accepted, which invalid and mangled requests start from as
+    often as from drawn ones: a value that breaks a service only in an otherwise sound request
+    is rarely reached from a random one (most fail a check of their own first).
+    """
+
+    def __init__(self, service: str, protocol: str, known: dict[str, list] | None = None,
+                 corpus: dict[str, list[dict]] | None = None) -> None:
         self.service = service
         self.protocol = protocol
-        self.model = service_model(service)
         self.values = ValueStrategies(service, protocol, known)
+        self.corpus = corpus or {}
 
     def for_operation(self, operation: str) -> st.SearchStrategy[FuzzRequest]:
         target = Target(self.service, self.protocol, operation)
         shape = target.model.input_shape
         values = self.values
+        sound = self.corpus.get(operation)
+        bases = values.valid(shape) if shape is None or not sound else st.one_of(
+            values.valid(shape), st.sampled_from(sound).map(copy.deepcopy))
 
         @st.composite
         def request(draw) -> FuzzRequest:
@@ -557,9 +569,10 @@ class RequestStrategies:
                 tree = draw(values.valid(shape))
             elif mode == "boundary":
                 tree = draw(values.near_boundary(shape))
-            else:
-                tree = draw(st.one_of(values.valid(shape), _mutated(values, shape)) if mode == "mangled"
-                            else _mutated(values, shape))
+            elif mode == "invalid":
+                tree = draw(_mutated(values, shape, bases))
+            else:  # mangled: a sound request or an invalid one, damaged
+                tree = draw(st.one_of(bases, _mutated(values, shape, bases)))
             wire = draw(encode(target, tree))
             wire = replace(wire, mode=mode)
             return draw(mangle(wire)) if mode == "mangled" else wire
@@ -591,12 +604,12 @@ def _slots(value, shape: Shape, path=()):
                 stack.append((item, node_shape.value))
 
 
-def _mutated(values: ValueStrategies, shape: Shape) -> st.SearchStrategy:
-    """A valid tree with one to three nodes made invalid."""
+def _mutated(values: ValueStrategies, shape: Shape, bases: st.SearchStrategy) -> st.SearchStrategy:
+    """A valid tree (drawn from ``bases``, a fresh copy) with one to three nodes made invalid."""
 
     @st.composite
     def mutate(draw):
-        tree = draw(values.valid(shape))
+        tree = draw(bases)
         slots = list(_slots(tree, shape))
         for _ in range(draw(st.integers(1, 3))):
             parent, key, node_shape = draw(st.sampled_from(slots))
@@ -633,42 +646,44 @@ _JSON_TARGET_CONTENT = "application/x-amz-json-{}"
 _FORM = "application/x-www-form-urlencoded; charset=utf-8"
 
 
+# The ways SDKs frame the same request: JSON with \u escapes or raw UTF-8; a query request
+# routed by its SigV4 credential scope, by Version, or by both.
+FRAMINGS = {JSON: ("ascii", "utf-8"), CBOR: ("cbor",), QUERY: ("both", "scope", "version")}
+
+
 def encode(target: Target, tree) -> st.SearchStrategy[FuzzRequest]:
-    """The request an SDK would send for ``tree`` (with the framing choices SDKs differ on)."""
-    model = service_model(target.service)
-    metadata = model.metadata
+    """The request an SDK would send for ``tree``, in any of the framings SDKs differ on."""
+    return st.sampled_from(FRAMINGS[target.protocol]).map(lambda framing: wire(target, tree, framing))
+
+
+def wire(target: Target, tree, framing: str) -> FuzzRequest:
+    """``tree`` as a request of ``target``'s operation on its protocol, framed one way."""
+    metadata = service_model(target.service).metadata
     op = target.operation
     if target.protocol == JSON:
         headers = {"Content-Type": _JSON_TARGET_CONTENT.format(metadata.get("jsonVersion", "1.0")),
                    "X-Amz-Target": f"{metadata['targetPrefix']}.{op}"}
         if "awsQueryCompatible" in metadata:
             headers["x-amzn-query-mode"] = "true"  # what botocore adds (botocore serialize.py)
-        return st.booleans().map(lambda ascii_only: FuzzRequest(
-            target, "", "POST", "/", headers, json_bytes(tree, ascii_only=ascii_only)))
+        return FuzzRequest(target, "", "POST", "/", headers, json_bytes(tree, ascii_only=framing == "ascii"),
+                           tree=tree)
     if target.protocol == CBOR:
         headers = {"Content-Type": "application/cbor", "Accept": "application/cbor",
                    "smithy-protocol": "rpc-v2-cbor"}
         path = f"/service/{metadata['targetPrefix']}/operation/{op}"
-        return st.just(FuzzRequest(target, "", "POST", path, headers, cbor_bytes(tree)))
+        return FuzzRequest(target, "", "POST", path, headers, cbor_bytes(tree), tree=tree)
     if target.protocol == QUERY:
-        shape = target.model.input_shape
-        fields = [("Action", op), ("Version", metadata["apiVersion"])] + query_pairs(tree, shape)
-        signing_name = metadata.get("signingName", metadata["endpointPrefix"])
-        scope = (f"AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{signing_name}/aws4_request, "
-                 "SignedHeaders=content-type;host;x-amz-date, Signature=" + "0" * 64)
-
-        def framed(routing: str) -> FuzzRequest:
-            # The service is named by the SigV4 credential scope, by Version, or by both.
-            headers = {"Content-Type": _FORM}
-            sent = fields
-            if routing != "version":
-                headers["Authorization"] = scope
-            if routing == "scope":
-                sent = [f for f in fields if f[0] != "Version"]
-            body = urllib.parse.urlencode(sent, errors="surrogatepass").encode("ascii")
-            return FuzzRequest(target, "", "POST", "/", headers, body)
-
-        return st.sampled_from(["both", "scope", "version"]).map(framed)
+        fields = [("Action", op), ("Version", metadata["apiVersion"])] + query_pairs(tree, target.model.input_shape)
+        headers = {"Content-Type": _FORM}
+        if framing != "version":
+            signing_name = metadata.get("signingName", metadata["endpointPrefix"])
+            headers["Authorization"] = (
+                f"AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{signing_name}/aws4_request, "
+                "SignedHeaders=content-type;host;x-amz-date, Signature=" + "0" * 64)
+        if framing == "scope":
+            fields = [f for f in fields if f[0] != "Version"]
+        body = urllib.parse.urlencode(fields, errors="surrogatepass").encode("ascii")
+        return FuzzRequest(target, "", "POST", "/", headers, body, tree=tree)
     raise ValueError(f"no encoder for {target.protocol}")
 
 
@@ -915,3 +930,107 @@ def _routing_damage(request: FuzzRequest, damaged, with_header) -> list[st.Searc
             lambda a: damaged("route:scope", headers=with_header("Authorization", a))),
         st.just(damaged("route:get", b"", method="GET", path="/?" + body.decode("ascii"))),
     ]
+
+
+# -- the sweep: a hostile value at each member of a request that worked ------------------------
+
+# A member a tree does not have, as a slot the sweep can fill.
+ABSENT = object()
+
+
+def sweep(target: Target, tree) -> list[FuzzRequest]:
+    """Requests that each differ from ``tree`` (best: one the server accepted) at one member, set
+    to one of a few values that have broken servers: so that a value which breaks the service
+    only when everything around it is right gets there (random mutations of random requests
+    rarely put it in such company). Members absent from the tree are filled too. Written in the
+    protocol's first framing; the damage names the member and the value."""
+    shape = target.model.input_shape
+    if shape is None or not isinstance(tree, dict):
+        return []
+    found = []
+    for path, member, current in _members(tree, shape):
+        for label, value in hostile_values(member, target.protocol, current):
+            mutated = copy.deepcopy(tree)
+            _put(mutated, path, value)
+            request = wire(target, mutated, FRAMINGS[target.protocol][0])
+            found.append(replace(request, mode="sweep", damage=f"{'.'.join(map(str, path))}={label}"))
+    return found
+
+
+def _members(tree: dict, shape: Shape, path: tuple = ()):
+    """(path, shape, value or ABSENT) of every member of a valid tree: those present at any depth
+    (a list by its first item, a map by its first entry) and those absent from each structure."""
+    for name, member in shape.members.items():
+        value = tree.get(name, ABSENT)
+        yield path + (name,), member, value
+        yield from _inside(value, member, path + (name,))
+
+
+def _inside(value, shape: Shape, path: tuple):
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        yield from _members(value, shape, path)
+    elif kind == "list" and isinstance(value, list) and value:
+        yield path + (0,), shape.member, value[0]
+        yield from _inside(value[0], shape.member, path + (0,))
+    elif kind == "map" and isinstance(value, dict) and value:
+        key = next(iter(value))
+        yield path + (key,), shape.value, value[key]
+        yield from _inside(value[key], shape.value, path + (key,))
+
+
+def _put(tree, path: tuple, value) -> None:
+    node = tree
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+
+
+def hostile_values(shape: Shape, protocol: str, current=ABSENT) -> list[tuple[str, object]]:
+    """The sweep's few values for a member of ``shape`` now holding ``current``, each with a
+    label for reports: numbers past what the type holds, non-finite doubles, empty, NUL and
+    lone-surrogate text, text past its length, timestamps past year 9999, nulls in lists and
+    maps, a list one item too long, a structure with a member the model does not have (holding
+    what only this protocol can carry) or without one it requires."""
+    kind = shape.type_name
+    meta = shape.metadata
+    if kind in _INTEGER_RANGE:
+        return [("2**31", 2**31), ("2**63", 2**63), ("-2**63-1", -(2**63) - 1), ("2**1024", 2**1024)]
+    if kind in ("float", "double"):
+        non_finite = [("'NaN'", "NaN"), ("'-Infinity'", "-Infinity")] if protocol == JSON else \
+            [("NaN", math.nan), ("-inf", -math.inf)]
+        return [("2**1024", 2**1024), ("1e308", 1e308), *non_finite]
+    if kind == "timestamp":
+        return [("year 10000", Instant(_TIMESTAMP_LIMITS[1] + 1)), ("1e300", Instant(1e300)), ("'soon'", "soon")]
+    if kind == "string":
+        longest = meta.get("max")
+        return [("''", ""), ("NUL and a lone surrogate", "a\x00\ud800"),
+                ("too long", "a" * (int(longest) + 1 if longest is not None else 100_000))]
+    if kind == "boolean":
+        return [("'true'", "true")]
+    if kind == "list":
+        values = [("[null]", [None]), ("[[]]", [[]])]
+        most = meta.get("max")
+        if most is not None and isinstance(current, list) and current and int(most) < _HUGE_LIST:
+            values.append(("one item too many", [current[0]] * (int(most) + 1)))
+        return values
+    if kind == "map":
+        return [("{k: null}", {"k": None})]
+    if kind == "structure":
+        base = current if isinstance(current, dict) else {}
+        values = [("unknown member", {**base, "NotInTheModel": _odd_unknown_value(protocol)}), ("[]", [])]
+        required = [m for m in shape.required_members if m in base]
+        if required:
+            values.append((f"without {required[0]}", {k: v for k, v in base.items() if k != required[0]}))
+        return values
+    return []
+
+
+def _odd_unknown_value(protocol: str):
+    """What a member the model does not have may hold: a value that contains itself (CBOR), or
+    a mixed bag of JSON values, or form fields nested deeper than any shape."""
+    if protocol == CBOR:
+        return CBOR_ODDITIES[0]
+    if protocol == JSON:
+        return RawJSON(b'{"a": [1, "x", null, {"b": true}, 1e308, -0.0, "\\ud800"]}')
+    return QueryPairs(((".a.b.member.1", "x"),))
