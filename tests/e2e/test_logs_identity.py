@@ -164,3 +164,25 @@ def test_event_ids_keep_rising_after_the_newest_events_are_deleted_and_the_serve
         assert messages(rest["events"]) == ["kept 2"]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("kind, key", [
+    ("filter", ["f", 2**63, 0]),          # beyond SQLite's integers
+    ("filter", ["f", "1", 0]),            # a number as text
+    ("filter", ["f", 1]),                 # too short
+    ("log-streams", 7),                   # a name that is not text
+    ("log-streams-by-time", [1, 2**63]),
+])
+def test_a_made_up_token_with_valid_check_digits_is_invalid(fresh, kind, key):
+    """The check digits are a public hash: anyone can make a token that passes them. Its key must
+    still have the listing's shape, or the answer is the invalid-token error, never a 500."""
+    from sagewatch.services.pagination import page_token
+
+    logs = fresh
+    logs.create_log_group(logGroupName="a")  # the first group of a fresh server: id 1
+    logs.create_log_stream(logGroupName="a", logStreamName="s")
+    token = page_token(f"{kind}@1", tuple(key) if isinstance(key, list) else key)
+    call = (logs.filter_log_events if kind == "filter" else
+            lambda **kw: logs.describe_log_streams(
+                orderBy="LastEventTime" if kind.endswith("time") else "LogStreamName", **kw))
+    assert error_of(call, logGroupName="a", nextToken=token) == INVALID_TOKEN

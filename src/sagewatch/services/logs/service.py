@@ -263,13 +263,23 @@ class LogsService(Service):
             described["kmsKeyId"] = group.kms_key_id
         return described
 
-    def _page_key(self, kind: str, token: str | None):
+    def _page_key(self, kind: str, token: str | None, shape: type | tuple[type, ...] = str):
+        """The key a listing token of ``kind`` carries: a ``shape`` (a type, or a tuple of the
+        types of its items). The check digits are no secret, so a made-up token can pass them;
+        one whose key has another shape is invalid too, never a key of the wrong type."""
         if token is None:
             return None
         try:
-            return tokens.parse_page_token(kind, token)
+            key = tokens.parse_page_token(kind, token)
         except tokens.InvalidToken:
             raise invalid_token() from None
+        items, kinds = (key, shape) if isinstance(shape, tuple) else ((key,), (shape,))
+        if not (isinstance(items, tuple) and len(items) == len(kinds) and all(
+            type(item) is kind_ and (kind_ is not int or -(2**63) <= item < 2**63)  # SQLite's range
+            for item, kind_ in zip(items, kinds)
+        )):
+            raise invalid_token()
+        return key
 
     # -- retention --------------------------------------------------------------------------------
 
@@ -363,7 +373,7 @@ class LogsService(Service):
             )
         group = self._group_from(logGroupName, logGroupIdentifier)
         kind = _of_group("log-streams-by-time" if by_last_event else "log-streams", group)
-        after = self._page_key(kind, nextToken)
+        after = self._page_key(kind, nextToken, (int, int) if by_last_event else str)
         limit = limit or 50
         streams = self.store.list_log_streams(
             group.id,
@@ -565,7 +575,8 @@ class LogsService(Service):
         descending = startFromHead is False
         if nextToken is not None:
             # The token's direction wins over startFromHead (API reference).
-            direction, timestamp, event_id = self._page_key(_of_group("filter", group), nextToken)
+            direction, timestamp, event_id = self._page_key(_of_group("filter", group), nextToken,
+                                                            (str, int, int))
             descending = direction == "b"
             if descending:
                 high = min(high, (timestamp, event_id))
