@@ -186,3 +186,15 @@ def test_a_made_up_token_with_valid_check_digits_is_invalid(fresh, kind, key):
             lambda **kw: logs.describe_log_streams(
                 orderBy="LastEventTime" if kind.endswith("time") else "LogStreamName", **kw))
     assert error_of(call, logGroupName="a", nextToken=token) == INVALID_TOKEN
+
+
+def test_a_made_up_event_token_beyond_64_bits_is_invalid(fresh):
+    from sagewatch.services.logs.tokens import _check
+
+    logs = fresh
+    logs.create_log_group(logGroupName="a")
+    logs.create_log_stream(logGroupName="a", logStreamName="s")  # stream id 1 on a fresh server
+    huge = 10**20 - 1
+    token = f"f/{huge:020d}{0:020d}{_check('f', huge, 0, 1):016d}/s"
+    assert error_of(logs.get_log_events, logGroupName="a", logStreamName="s", nextToken=token,
+                    startFromHead=True) == INVALID_TOKEN

@@ -39,6 +39,8 @@ def parse_event_token(token: str, stream_id: int) -> tuple[str, tuple[int, int]]
     if not match:
         raise InvalidToken(token)
     direction, timestamp, event_id, check = match[1], int(match[2]), int(match[3]), int(match[4])
-    if check != _check(direction, timestamp, event_id, stream_id):
+    if check != _check(direction, timestamp, event_id, stream_id) or max(timestamp, event_id) > END_OF_TIME:
+        # The check is no secret: a made-up token can pass it, but not carry positions beyond
+        # the 64-bit integers that timestamps and ids are.
         raise InvalidToken(token)
     return direction, (timestamp, event_id)
