@@ -16,11 +16,16 @@ a new operation, member or protocol is fuzzed with no change to this file. A req
 - ``mangled``: a request whose bytes or framing are then damaged: truncated, padded, random
   bytes, bad or claimed gzip, the wrong method, content type or operation name.
 
+Invalid and mangled requests start as often from a *corpus* of requests known to be accepted
+(the caller's) as from drawn ones. ``sweep`` is the systematic counterpart: from one accepted
+request, one request per member (present or absent, at any depth) and per value of a short
+catalogue of values that have broken servers (``hostile_values``).
+
 Values are Python trees (dict, list, str, int, float, bool, bytes, None) with a few markers that
 each protocol writes its own way: ``Instant`` (a timestamp), ``RawJSON`` / ``RawCBOR`` (bytes put
 in the body as they are, for what a Python value cannot say: a bare NaN, a lone surrogate in
 CBOR, a cyclic CBOR value, nesting deeper than any recursion limit) and ``QueryPairs`` (form
-fields under a member's key). ``encode`` writes a tree as a request of one protocol: JSON 1.0 /
+fields under a member's key). ``wire`` writes a tree as a request of one protocol: JSON 1.0 /
 1.1 (``X-Amz-Target``), the query protocol (a form routed by SigV4 credential scope or by
 ``Version``), Smithy RPC v2 CBOR (``/service/<prefix>/operation/<Op>``).
 """
@@ -557,8 +562,10 @@ class RequestStrategies:
         shape = target.model.input_shape
         values = self.values
         sound = self.corpus.get(operation)
-        bases = values.valid(shape) if shape is None or not sound else st.one_of(
-            values.valid(shape), st.sampled_from(sound).map(copy.deepcopy))
+        if shape is not None:
+            bases = values.valid(shape) if not sound else st.one_of(
+                values.valid(shape), st.sampled_from(sound).map(copy.deepcopy))
+            mutated = _mutated(values, shape, bases)
 
         @st.composite
         def request(draw) -> FuzzRequest:
@@ -570,9 +577,9 @@ class RequestStrategies:
             elif mode == "boundary":
                 tree = draw(values.near_boundary(shape))
             elif mode == "invalid":
-                tree = draw(_mutated(values, shape, bases))
+                tree = draw(mutated)
             else:  # mangled: a sound request or an invalid one, damaged
-                tree = draw(st.one_of(bases, _mutated(values, shape, bases)))
+                tree = draw(st.one_of(bases, mutated))
             wire = draw(encode(target, tree))
             wire = replace(wire, mode=mode)
             return draw(mangle(wire)) if mode == "mangled" else wire
