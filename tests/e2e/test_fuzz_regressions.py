@@ -190,7 +190,7 @@ def test_a_structure_keyed_by_a_number_is_a_serialization_exception(server):
     assert_serialization_exception(send(server.endpoint, "cbor", "GetMetricData", get_metric_data({5: 1})))
 
 
-# -- found by the fuzzer, fixed outside the files of the fuzz's owner ----------------------------
+# -- found while fuzzing, fixed by the owners of the files at fault ------------------------------
 
 
 def test_a_query_error_quoting_a_control_character_is_readable(server):
@@ -220,15 +220,12 @@ def test_a_query_listing_of_a_name_with_a_control_character_is_readable(server):
     assert len(parsed["CompositeAlarms"]) == (1 if created.status == 200 else 0)
 
 
-# -- left to their owners: these fail until fixed ---------------------------------------------
-
-
 @pytest.mark.parametrize("operation, kind", [("DescribeLogGroups", "log-groups"), ("ListLogGroups", "list-log-groups")])
 @pytest.mark.parametrize("key", [{"a": 1}, [1, 2]])
 def test_a_forged_listing_token_is_an_invalid_token(server, operation, kind, key):
-    # A 500 today (services/logs/service.py, _page_key): a token whose check digits are right
-    # but whose key is not a name (the check is a public hash: anyone can make one) reaches the
-    # comparison with group names. CloudWatch's _page_key checks the key's type first.
+    # Was a 500 (services/logs/service.py, _page_key): a token whose check digits are right but
+    # whose key is not a name (the check is a public hash: anyone can make one) reached the
+    # comparison with group names.
     answer = send(server.endpoint, "logs", operation, json.dumps({"nextToken": page_token(kind, key)}).encode())
     assert (answer.status, code_of(answer)) == (400, "InvalidParameterException"), answer.body[:300]
     assert json.loads(answer.body)["message"] == "The specified nextToken is invalid."
