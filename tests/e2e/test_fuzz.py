@@ -247,7 +247,6 @@ class Campaign:
         self.baseline_after = REQUESTS // 4
         self.baseline_kib: int | None = None
         self.memory_note = ""  # set by the last test
-        self.new_failures: list[str] = []  # distinct failures the running test found, in a long run
 
     def requests(self, target: Target) -> st.SearchStrategy[FuzzRequest]:
         if target not in self._requests:
@@ -281,13 +280,17 @@ class Campaign:
             self._fail(request, found, log, answer)
         return answer
 
+    def distinct_failures_since(self, mark: int) -> str:
+        """The reports of every distinct failure found since the tally had ``mark`` of them ("":
+        none). A long run goes on past failures and fails the test at its end, with all of them."""
+        return "\n\n".join(list(self.tally.failures.values())[mark:])
+
     def _fail(self, request: FuzzRequest, found: list[str], log: str, answer: Answer | None = None) -> None:
         where = ServerWatch.last_failure(log) or "no traceback"
         detail = f"\n  answer: {answer.status} {answer.body[:400]!r}" if answer is not None else ""
         report = f"{'; '.join(found)}\n  server: {where}\n{request.describe()}{detail}"
         key = f"{request.target.service}/{PROTOCOL_IDS[request.target.protocol]}: {'; '.join(found)} | {where}"
-        if self.tally.failure(key, report) and LONG_RUN:
-            self.new_failures.append(report)
+        self.tally.failure(key, report)
         if not LONG_RUN:
             raise AssertionError(report)
 
@@ -330,19 +333,14 @@ def _fuzz(campaign: Campaign, strategy: st.SearchStrategy, examples: int, also=N
     fuzz()
 
 
-@pytest.fixture
-def failures(campaign):
-    """Fails the test with every distinct failure it found (a long run goes on past them)."""
-    campaign.new_failures = []
-    yield
-    assert not campaign.new_failures, "\n\n".join(campaign.new_failures)
 
 
 # -- the fuzz ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("target", SUPPORTED_TARGETS, ids=lambda t: t.id)
-def test_supported_operation_answers_every_request(campaign, failures, target):
+def test_supported_operation_answers_every_request(campaign, target):
+    mark = len(campaign.tally.failures)
     sound = campaign.corpus[target.service].get(target.operation, [])
     for tree in sound:  # what AWS accepts, the server accepts
         campaign.seeds.restore()
@@ -361,6 +359,8 @@ def test_supported_operation_answers_every_request(campaign, failures, target):
     # Requests drawn at random that the server accepted: further bases for a long run's sweep.
     for tree in accepted[:EXTRA_SWEPT_REQUESTS]:
         _sweep(campaign, target, tree)
+    found = campaign.distinct_failures_since(mark)
+    assert not found, found
 
 
 def _sweep(campaign: Campaign, target: Target, tree: dict) -> None:
@@ -372,7 +372,8 @@ def _sweep(campaign: Campaign, target: Target, tree: dict) -> None:
 
 
 @pytest.mark.parametrize("service, protocol", UNSUPPORTED_GROUPS, ids=lambda v: v)
-def test_unsupported_operations_answer_501_not_implemented(campaign, failures, service, protocol):
+def test_unsupported_operations_answer_501_not_implemented(campaign, service, protocol):
+    mark = len(campaign.tally.failures)
     operations = sorted(UNSUPPORTED[service])
     strategy = st.sampled_from(operations).flatmap(lambda op: campaign.requests(Target(service, protocol, op)))
 
@@ -384,6 +385,8 @@ def test_unsupported_operations_answer_501_not_implemented(campaign, failures, s
             assert answer.status == 501, request.describe()
 
     _fuzz(campaign, strategy, EXAMPLES_PER_UNSUPPORTED_GROUP, also=reached_operation_is_not_implemented)
+    found = campaign.distinct_failures_since(mark)
+    assert not found, found
 
 
 def test_server_still_answers_and_memory_is_flat(campaign):

@@ -998,7 +998,7 @@ def hostile_values(shape: Shape, protocol: str, current=ABSENT) -> list[tuple[st
     label for reports: numbers past what the type holds, non-finite doubles, empty, NUL and
     lone-surrogate text, text past its length, timestamps past year 9999, nulls in lists and
     maps, a list one item too long, a structure with a member the model does not have (holding
-    what only this protocol can carry) or without one it requires."""
+    what only this protocol can carry), without one it requires, or empty where it may be."""
     kind = shape.type_name
     meta = shape.metadata
     if kind in _INTEGER_RANGE:
@@ -1026,6 +1026,8 @@ def hostile_values(shape: Shape, protocol: str, current=ABSENT) -> list[tuple[st
     if kind == "structure":
         base = current if isinstance(current, dict) else {}
         values = [("unknown member", {**base, "NotInTheModel": _odd_unknown_value(protocol)}), ("[]", [])]
+        if not shape.required_members and base:
+            values.append(("{}", {}))  # valid by the model, and what a service may not expect
         required = [m for m in shape.required_members if m in base]
         if required:
             values.append((f"without {required[0]}", {k: v for k, v in base.items() if k != required[0]}))

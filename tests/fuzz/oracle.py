@@ -195,7 +195,7 @@ class Tally:
     """Requests sent and answers got, per service and protocol, and every distinct failure."""
 
     statuses: Counter = field(default_factory=Counter)  # (service, protocol, class) -> count
-    failures: dict[str, str] = field(default_factory=dict)  # distinct key -> first example
+    failures: dict[str, str] = field(default_factory=dict)  # distinct key -> first report, in order
     started: float = field(default_factory=time.monotonic)
 
     def record(self, target: Target, status: int | None) -> None:
