@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test bench soak fuzz soak-model soak-crash clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,20 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.bench-installed
 	$(BIN)/python benchmarks/run.py
+
+# Long searches for bugs, beyond the bounded ones in `make test` (each stops by itself):
+# the model-driven fuzzer, the model-based Logs test, and kill -9 / restart cycles.
+soak: fuzz soak-model soak-crash
+
+fuzz: $(BIN)/.installed
+	SAGEWATCH_FUZZ_REQUESTS=200000 $(BIN)/python -m pytest tests/e2e/test_fuzz.py -q
+
+soak-model: $(BIN)/.installed
+	SAGEWATCH_MODEL_EXAMPLES=1000 SAGEWATCH_MODEL_STEPS=50 SAGEWATCH_MODEL_ROUNDS=100 \
+		$(BIN)/python -m pytest tests/e2e/test_logs_model.py -q
+
+soak-crash: $(BIN)/.installed
+	$(BIN)/python benchmarks/soak_crash.py --cycles 200
 
 clean:
 	rm -rf $(VENV) sagewatch-data
