@@ -9,10 +9,11 @@ server must still answer and hold no more memory than its caches account for.
 
 It runs against a server of its own, so that the thousands of groups, alarms and metrics it
 makes never meet another test's listings. ``make test`` sends about 3,000 requests, the same
-ones each run (Hypothesis derandomized), and shrinks a failure to a small request;
-``SAGEWATCH_FUZZ_REQUESTS=200000`` sends that many, drawn afresh each run, and goes on past
-failures to report every distinct one (``SAGEWATCH_FUZZ_SEED=<n>`` replays a run). A summary
-line is printed at the end of the module, and the counts go to the run's figures.
+ones each run (Hypothesis derandomized), and shrinks a failure to a small request.
+``SAGEWATCH_FUZZ_REQUESTS=200000`` is a long run: the random requests scale with the number
+(the full sweeps add a few thousand, whatever it is), are drawn afresh each run, and the run
+goes on past failures to report every distinct one (``SAGEWATCH_FUZZ_SEED=<n>`` replays one).
+A summary line is printed at the end of the module, and the counts go to the run's figures.
 """
 
 from __future__ import annotations
@@ -235,7 +236,8 @@ class Seeds:
 class Campaign:
     """The fuzz server, one connection to it, what exists on it, the strategies and the tally."""
 
-    def __init__(self, server: ServerProcess) -> None:
+    def __init__(self, server: ServerProcess, failures_dir: Path) -> None:
+        self.failures_dir = failures_dir  # each distinct failure's request, as raw HTTP
         self.watch = ServerWatch(server.process.pid, server.log_path)
         self.connection = Connection("127.0.0.1", server.port)
         self.seeds = Seeds(server)
@@ -290,7 +292,11 @@ class Campaign:
         detail = f"\n  answer: {answer.status} {answer.body[:400]!r}" if answer is not None else ""
         report = f"{'; '.join(found)}\n  server: {where}\n{request.describe()}{detail}"
         key = f"{request.target.service}/{PROTOCOL_IDS[request.target.protocol]}: {'; '.join(found)} | {where}"
-        self.tally.failure(key, report)
+        if self.tally.failure(key, report):
+            saved = self.failures_dir / f"{len(self.tally.failures):03d}-{request.target.id}.http"
+            saved.write_bytes(request.raw())
+            report += f"\n  request saved as {saved}"
+            self.tally.failures[key] = report
         if not LONG_RUN:
             raise AssertionError(report)
 
@@ -299,7 +305,7 @@ class Campaign:
 def campaign(tmp_path_factory, pytestconfig):
     all_models_listed(UNSUPPORTED, SERVICES)
     server = ServerProcess(tmp_path_factory.mktemp("fuzz") / "data").start()
-    run = Campaign(server)
+    run = Campaign(server, tmp_path_factory.mktemp("fuzz-failures"))
     yield run
     run.connection.close()
     server.stop()
@@ -314,6 +320,8 @@ def campaign(tmp_path_factory, pytestconfig):
         print("\n" + run.tally.summary() + (f"; {run.memory_note}" if run.memory_note else ""))
         for key in run.tally.failures:
             print(f"  {key}")
+        if run.tally.failures:
+            print(f"  (their requests, as raw HTTP: {run.failures_dir})")
 
 
 def _fuzz(campaign: Campaign, strategy: st.SearchStrategy, examples: int, also=None) -> None:

@@ -260,3 +260,19 @@ def test_an_alarm_on_a_metric_without_its_namespace_or_name_is_refused(server, m
     assert answer.status == 400 and code_of(answer) not in (None, "InternalFailure"), answer.body[:300]
     described = send(server.endpoint, "json", "DescribeAlarms", json.dumps({"AlarmNames": [name]}).encode())
     assert json.loads(described.body)["MetricAlarms"] == []
+
+
+def test_fill_over_the_whole_calendar_is_answered(server, namespace):
+    # A 500 today (services/cloudwatch/metric_math.py, _grid: numpy cannot allocate the 2.3 TiB
+    # grid of every period from year 1 to year 9999). A range that long, at a period that
+    # short, makes AWS page or refuse (GetMetricData returns at most MaxDatapoints, 100,800 by
+    # default: aws-behaviour.md §7.4), never try. Found by a long fuzz run, which also saw the
+    # milder form hang past 30 s: FILL over 400 days at Period 1 with MaxDatapoints 2**31 - 1.
+    metric = {"Namespace": namespace, "MetricName": "m"}
+    body = {"MetricDataQueries": [
+        {"Id": "m1", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Sum"}, "ReturnData": False},
+        {"Id": "e1", "Expression": "FILL(m1, 0)"}],
+        "StartTime": -62135596800, "EndTime": 253402300799}
+    answer = send(server.endpoint, "json", "GetMetricData", json.dumps(body).encode())
+    assert answer.status < 500, answer.body[:300]
+    assert answer.status == 200 or code_of(answer) not in (None, "InternalFailure")

@@ -160,6 +160,12 @@ class FuzzRequest:
     def _repr_pretty_(self, printer, cycle) -> None:  # what Hypothesis prints for a failing example
         printer.text(self.describe())
 
+    def raw(self) -> bytes:
+        """The request as HTTP/1.1 bytes (what ``nc host port < file`` replays)."""
+        head = [f"{self.method} {self.path} HTTP/1.1", "Host: localhost", f"Content-Length: {len(self.body)}"]
+        head += [f"{name}: {value}" for name, value in self.headers.items()]
+        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + self.body
+
     def describe(self, limit: int = 600) -> str:
         body = self.body if len(self.body) <= limit else self.body[:limit] + b"..."
         headers = {k: v if len(v) <= 200 else v[:200] + "..." for k, v in self.headers.items()}
