@@ -678,3 +678,17 @@ def test_large_series_are_vectorised():
     b = Series(np.arange(0, n, 2) * 60, np.ones(n // 2), "", 60)
     r = evaluate(parse("FILL(a / b, REPEAT) + RATE(a)"), {"a": a, "b": b}, period=60, start=0, end=n * 60, all_metric_ids=["a", "b"])
     assert len(r) == n
+
+
+@pytest.mark.parametrize("expression", ["FILL(a, 0)", "TIME_SERIES(1)", "DAY(a)"])
+def test_a_range_of_more_than_a_million_periods_is_refused_not_filled(expression):
+    """Year 1 to 9999 at one second: the fuzzer's MemoryError (and, at 400 days, a hang)."""
+    from sagewatch.services.cloudwatch.metric_math import MAX_GRID_POINTS
+
+    a = Series(np.array([0]), np.array([1.0]), "", 1)
+    with pytest.raises(MathError, match="more than"):
+        evaluate(parse(expression), {"a": a}, period=1, start=0, end=MAX_GRID_POINTS + 1,
+                 all_metric_ids=["a"])
+    filled = evaluate(parse(expression), {"a": a}, period=1, start=0, end=MAX_GRID_POINTS - 1,
+                      all_metric_ids=["a"])
+    assert len(filled) == MAX_GRID_POINTS - 1  # just under the bound: every period

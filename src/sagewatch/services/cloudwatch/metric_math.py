@@ -587,6 +587,13 @@ def _period_of(ctx: _Ctx, *vals: object) -> int:
     return int(ctx.period)
 
 
+# A function that fills every period of the range (FILL, TIME_SERIES, DATETIME functions) is
+# refused beyond a million periods (8 MB an array; ten times the 100,800 datapoints one
+# GetMetricData call returns, aws-behaviour.md): year 1 to 9999 at 1 s would be a 2.5 TB grid,
+# the fuzzer's MemoryError and hang.
+MAX_GRID_POINTS = 1_000_000
+
+
 def _grid(ctx: _Ctx, period: int, anchor: Series | None = None) -> np.ndarray:
     """Timestamps of every period in [start, end), in phase with ``anchor``."""
     if period <= 0:
@@ -596,6 +603,9 @@ def _grid(ctx: _Ctx, period: int, anchor: Series | None = None) -> np.ndarray:
         first = ctx.start + int((int(anchor.timestamps[0]) - ctx.start) % period)
     if ctx.end <= first:
         return np.empty(0, np.int64)
+    if (ctx.end - first) // period >= MAX_GRID_POINTS:
+        raise MathError(f"The expression would fill more than {MAX_GRID_POINTS} periods; "
+                        "use a shorter time range or a longer period")
     return np.arange(first, ctx.end, period, dtype=np.int64)
 
 

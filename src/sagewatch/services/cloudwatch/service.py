@@ -483,6 +483,12 @@ class CloudWatchService(Service):
             stats = [q["MetricStat"]["Metric"] for q in d["Metrics"] if "MetricStat" in q]
         else:
             stats = [d]
+        for metric in stats:
+            for member in ("Namespace", "MetricName"):
+                # Optional in the model (the Metric shape is shared with ListMetrics filters), but
+                # an alarm must name the metric it watches.
+                if not metric.get(member):
+                    raise missing_parameter(f"The parameter {member} is required.")
         keys = [metric_key(m["Namespace"], m["MetricName"], m.get("Dimensions")) for m in stats]
         return [[k.namespace, k.name, [list(p) for p in k.dimensions]] for k in keys]
 
