@@ -98,17 +98,30 @@ class JavaText(str):
     """A value already printed the way AWS's Java front end prints it (see aws/validation.py)."""
 
 
+# A message quotes at most this much of a value: a 9 MB invalid value was echoed whole (an 11.7 MB
+# error answer, issue 8). AWS's own cut is not recorded; the rule a message names stays whole.
+MAX_QUOTED_CHARS = 1024
+
+
 def render_value(value: object) -> str:
-    """How AWS's (Java) front end prints a value inside a validation message."""
-    if isinstance(value, JavaText):
-        return f"'{value}'"
+    """How AWS's (Java) front end prints a value inside a validation message, cut to a bounded
+    prefix (``MAX_QUOTED_CHARS``) ending in "..." when the value is longer."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "'true'" if value else "'false'"
     if isinstance(value, (list, tuple)):
-        return "'[" + ", ".join(str(v) for v in value) + "]'"
-    return f"'{value}'"
+        return "'" + _bounded("[" + ", ".join(str(v) for v in value[:MAX_QUOTED_CHARS]) + "]") + "'"
+    return f"'{_bounded(str(value))}'"
+
+
+def _bounded(text: str) -> str:
+    """The text, or its first MAX_QUOTED_CHARS characters and "...", keeping the closing bracket
+    of a rendered list or structure (its shape stays readable)."""
+    if len(text) <= MAX_QUOTED_CHARS:
+        return text
+    closing = text[-1] if text[0] + text[-1] in ("[]", "{}") else ""
+    return text[:MAX_QUOTED_CHARS] + "..." + closing
 
 
 def validation_message(failures: list[Failure]) -> str:
