@@ -4,9 +4,8 @@ The model is deliberately naive — dicts and lists, every read a full scan and 
 is obviously right; a model-based test drives a real server and this model with the same calls
 and compares their answers (tests/e2e/test_logs_model.py).
 
-Every rule here is AWS's, cited beside it: the project's reference
-(/work/shared/reference/aws-behaviour.md, "§6.x") or the botocore model's documentation
-(botocore:logs:<Shape>). Where AWS leaves a choice open — how full a page is, where a token
+Every rule here is AWS's, cited beside it: the project's AWS behaviour reference
+(aws-behaviour.md, cited as "§6.x") or the botocore model's documentation (botocore:logs:<Shape>). Where AWS leaves a choice open — how full a page is, where a token
 points, whether expired events linger — the model takes sagewatch's documented choice
 (docs/ARCHITECTURE.md, "Log events") and says so, so that a test can compare exact answers.
 
