@@ -58,6 +58,7 @@ from ..model.logs import (
     Stream,
     invalid_token,
 )
+from ..figures import record
 from ..server import ServerProcess, make_client
 from .helpers import now_ms
 
@@ -643,7 +644,7 @@ class LogsAgainstModel(RuleBasedStateMachine):
             assert "nextToken" in page, (what, "more events follow, but no nextToken")
 
 
-def test_logs_match_the_model(model_server, tmp_path, capsys):
+def test_logs_match_the_model(model_server, tmp_path):
     """Sequences share one server: a fresh one takes ~2 s to start. So a sequence may fail only
     because of what earlier ones did there — the bugs this test hunts, ids handed from a deleted
     life to a new one, do that — and then Hypothesis cannot replay the failure, and reports it as
@@ -665,10 +666,9 @@ def test_logs_match_the_model(model_server, tmp_path, capsys):
             "fresh server, run with SAGEWATCH_MODEL_FRESH=1.") from failure
     finally:
         servers.close()
-        summary = f"Logs model: {RUN}"
-        print(summary)
-        with capsys.disabled():  # shown in a plain `make test` run too
-            print(f"\n{summary}")
+        record("logs model: sequences", RUN.sequences)
+        record("logs model: steps", RUN.steps)
+        record("logs model: whole-server comparisons", RUN.checks)
     assert RUN.steps > 0
 
 
@@ -755,7 +755,7 @@ class ConcurrentLives:
                       page["events"], expected.events, with_stream=True)
 
 
-def test_concurrent_lives_never_read_each_others_events(model_server, capsys):
+def test_concurrent_lives_never_read_each_others_events(model_server):
     # Clients are made here: creating boto3 clients is not thread-safe, using them is.
     workers = [ConcurrentLives(i, make_client("logs", model_server.endpoint), MARKERS,
                                CONCURRENT_ROUNDS) for i in range(CONCURRENT_THREADS)]
@@ -778,9 +778,6 @@ def test_concurrent_lives_never_read_each_others_events(model_server, capsys):
         thread.join(timeout=300)
     assert not any(t.is_alive() for t in threads), "a worker thread never finished"
     assert not failures, "\n".join(failures)
-    operations = sum(w.operations for w in workers)
-    summary = (f"Logs concurrency: {CONCURRENT_THREADS} threads x {CONCURRENT_ROUNDS} rounds, "
-               f"{operations} requests")
-    print(summary)
-    with capsys.disabled():
-        print(f"\n{summary}")
+    record(f"logs concurrency ({CONCURRENT_THREADS} threads): rounds", CONCURRENT_ROUNDS)
+    record(f"logs concurrency ({CONCURRENT_THREADS} threads): requests",
+           sum(w.operations for w in workers))
