@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import re
 import sys
+import threading
 from collections.abc import Callable
 
 from botocore.model import Shape
@@ -59,8 +60,14 @@ class Validator:
 
     def __init__(self) -> None:
         self._fast: dict[int, Callable[[object], bool]] = {}
+        # Complete functions only: requests on other threads read these without a lock. A build
+        # (recursive shapes refer to themselves through stand-ins) happens under _building_lock
+        # in _in_progress, and is published whole when the outermost build ends; a half-built
+        # function seen by another thread once dropped members or failed for good (review).
         self._reporting: dict[tuple, Check] = {}
         self._pruning: dict[tuple, Callable[[object], None] | None] = {}
+        self._building_lock = threading.RLock()
+        self._in_progress: dict[tuple, object] = {}
 
     def validate(self, shape: Shape | None, params: dict) -> list[Failure]:
         """Every way ``params`` breaks the model; when none, ``params`` is left holding only the
@@ -83,16 +90,32 @@ class Validator:
     def _pruner(self, shape: Shape) -> Callable[[object], None] | None:
         """A function that removes, in place, the members the model does not have and the null
         members from a valid value of ``shape`` (None: no value of the shape can hold any)."""
-        key = shape_key(shape)
+        key = ("prune", shape_key(shape))
         if key in self._pruning:
             return self._pruning[key]
-        # Recursive shapes refer to themselves (only structures can): a trampoline first.
-        holder: list[Callable] = []
-        self._pruning[key] = lambda value: holder[0](value)
-        prune = self._compile_pruner(shape)
-        holder.append(prune)
-        self._pruning[key] = prune
-        return prune
+        return self._build(self._pruning, key, lambda holder: lambda value: holder[0](value),
+                           lambda: self._compile_pruner(shape))
+
+    def _build(self, published: dict, key: tuple, stand_in, compile_):
+        """``compile_()`` once for ``key``, published to ``published`` only when complete. While
+        it runs, a recursive reference to ``key`` gets ``stand_in(holder)``, a trampoline to the
+        function once it is built (only structures recurse, so it is never None)."""
+        with self._building_lock:
+            if key in published:
+                return published[key]
+            if key in self._in_progress:
+                return self._in_progress[key]
+            outermost = not self._in_progress
+            holder: list = []
+            self._in_progress[key] = stand_in(holder)
+            built = compile_()
+            holder.append(built)
+            self._in_progress[key] = built
+            if outermost:
+                for done_key, done in self._in_progress.items():
+                    (self._pruning if done_key[0] == "prune" else self._reporting)[done_key] = done
+                self._in_progress.clear()
+            return built
 
     def _compile_pruner(self, shape: Shape) -> Callable[[object], None] | None:
         kind = shape.type_name
@@ -125,15 +148,12 @@ class Validator:
     # -- the reporting pass ------------------------------------------------------------------
 
     def _reporting_check(self, shape: Shape) -> Check:
-        key = shape_key(shape)
+        key = ("report", shape_key(shape))
         check = self._reporting.get(key)
         if check is None:
-            # Recursive shapes refer to themselves: install a trampoline before compiling.
-            holder: list[Check] = []
-            self._reporting[key] = lambda v, p, f: holder[0](v, p, f)
-            check = self._compile(shape)
-            holder.append(check)
-            self._reporting[key] = check
+            check = self._build(self._reporting, key,
+                                lambda holder: lambda v, p, f: holder[0](v, p, f),
+                                lambda: self._compile(shape))
         return check
 
     def _compile(self, shape: Shape) -> Check:

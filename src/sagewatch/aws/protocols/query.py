@@ -13,6 +13,7 @@ import binascii
 import codecs
 import datetime as _dt
 import re
+import threading
 from xml.sax.saxutils import escape
 
 from botocore.model import OperationModel, Shape
@@ -155,14 +156,26 @@ def _form_decode(raw: bytes) -> str:
 # A grammar says which keys an input shape can read: a dict from each segment a key may have at
 # that point to the grammar after it, INDEX standing for any list or map index (1, 2, ...).
 INDEX = object()
+# Complete grammars only, read by requests on every thread without a lock. Building happens under
+# the lock in _IN_PROGRESS and is published whole: a half-filled grammar seen by another thread
+# made _fold drop the members not filled in yet (review).
 _GRAMMARS: dict[tuple, dict] = {}
+_IN_PROGRESS: dict[tuple, dict] = {}
+_BUILDING = threading.RLock()
 
 
 def _grammar(shape: Shape) -> dict:
     key = (id(shape._shape_resolver), shape.name)
     grammar = _GRAMMARS.get(key)
-    if grammar is None:
-        grammar = _GRAMMARS[key] = {}  # entered before it is filled: recursive shapes refer back
+    if grammar is not None:
+        return grammar
+    with _BUILDING:
+        if key in _GRAMMARS:
+            return _GRAMMARS[key]
+        if key in _IN_PROGRESS:  # a recursive shape refers back to one being built
+            return _IN_PROGRESS[key]
+        outermost = not _IN_PROGRESS
+        grammar = _IN_PROGRESS[key] = {}
         kind = shape.type_name
         if kind == "structure":
             for name, member in shape.members.items():
@@ -180,6 +193,9 @@ def _grammar(shape: Shape) -> dict:
                 grammar[INDEX] = entry
             else:
                 grammar["entry"] = {INDEX: entry}
+        if outermost:
+            _GRAMMARS.update(_IN_PROGRESS)
+            _IN_PROGRESS.clear()
     return grammar
 
 
