@@ -258,7 +258,7 @@ async def _read_body(headers: dict[str, str], receive) -> bytes:
     sent or the body as inflated passes the limit."""
     inflater = _inflater(headers.get("content-encoding", ""))
     declared = headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > MAX_BODY_BYTES):
         raise request_too_large(int(declared))  # refused before a byte of it is read
     chunks: list[bytes] = []
     received = held = 0

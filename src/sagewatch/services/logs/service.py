@@ -585,6 +585,7 @@ class LogsService(Service):
 
         events, size = [], 0
         last = None
+        gone: set[int] = set()
         matches = pattern.matches
         for row in self.store.scan_group(
             group.id, stream_ids=stream_ids, low=low, high=high, descending=descending,
@@ -595,9 +596,12 @@ class LogsService(Service):
                 continue
             if stream_id not in names:
                 # A stream created (and written) since the names were read; one deleted since
-                # has no name to give, and its events are gone with it.
+                # has no name to give, and its events are gone with it (looked up once).
+                if stream_id in gone:
+                    continue
                 names = self._stream_names(group)
                 if stream_id not in names:
+                    gone.add(stream_id)
                     continue
             size += utf8_length(message) + EVENT_OVERHEAD_BYTES
             if events and size > MAX_RESPONSE_BYTES:
