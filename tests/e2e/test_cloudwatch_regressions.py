@@ -301,3 +301,21 @@ def test_an_alarm_listing_token_outlives_the_alarm_it_stopped_at(cw, prefix):
     cw.delete_alarms(AlarmNames=names[:1])
     rest = cw.describe_alarms(AlarmNamePrefix=prefix, MaxRecords=5, NextToken=first["NextToken"])
     assert [a["AlarmName"] for a in rest["MetricAlarms"]] == names[1:]
+
+
+@pytest.mark.parametrize("call, kind, key", [
+    ("describe_alarm_history", "history", 2**63),   # beyond SQLite's integers
+    ("describe_alarm_history", "history", True),    # a boolean is not an id
+    ("list_metrics", "metrics", "7"),               # an offset as text
+    ("describe_alarms", "alarms", ["a", "b"]),      # a list where a name belongs
+])
+def test_a_made_up_listing_token_is_invalid_next_token(cw, call, kind, key):
+    """The check digits are a public hash: a made-up token passes them. Its key must still have
+    the listing's shape, or the answer is InvalidNextToken, never a 500."""
+    from botocore.exceptions import ClientError
+
+    from sagewatch.services.pagination import page_token
+
+    with pytest.raises(ClientError) as info:
+        getattr(cw, call)(NextToken=page_token(kind, tuple(key) if isinstance(key, list) else key))
+    assert info.value.response["Error"]["Code"] == "InvalidNextToken"

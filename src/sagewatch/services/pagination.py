@@ -30,8 +30,11 @@ def page_token(kind: str, key) -> str:
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def parse_page_token(kind: str, token: str):
-    """The key carried by a listing token of ``kind``; raises InvalidToken."""
+def parse_page_token(kind: str, token: str, shape: type | tuple[type, ...] | None = None):
+    """The key carried by a listing token of ``kind``; raises InvalidToken. With ``shape`` (a
+    type, or a tuple of its items' types) the key must have it: the check digits are no secret,
+    so a made-up token can pass them while carrying a list where a name belongs, or an integer
+    beyond SQLite's 64 bits (both were 500s the fuzzer found)."""
     try:
         padded = token + "=" * (-len(token) % 4)
         found_kind, key, check = orjson.loads(base64.urlsafe_b64decode(padded))
@@ -39,4 +42,15 @@ def parse_page_token(kind: str, token: str):
         raise InvalidToken(token) from None
     if found_kind != kind or check != check_digits(kind, key):
         raise InvalidToken(token)
-    return tuple(key) if isinstance(key, list) else key
+    key = tuple(key) if isinstance(key, list) else key
+    if shape is not None and not _has_shape(key, shape):
+        raise InvalidToken(token)
+    return key
+
+
+def _has_shape(key, shape: type | tuple[type, ...]) -> bool:
+    items, types = (key, shape) if isinstance(shape, tuple) else ((key,), (shape,))
+    return isinstance(items, tuple) and len(items) == len(types) and all(
+        type(item) is type_ and (type_ is not int or -(2**63) <= item < 2**63)
+        for item, type_ in zip(items, types)
+    )

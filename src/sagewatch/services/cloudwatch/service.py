@@ -1105,9 +1105,6 @@ def _resume_after(token: str | None, kind: str, key_type: type):
     if token is None:
         return None
     try:
-        key = parse_page_token(kind, token)
+        return parse_page_token(kind, token, key_type)
     except InvalidToken:
-        key = None
-    if not isinstance(key, key_type):
-        raise AWSError("InvalidNextToken", "The service cannot find the pagination token.")
-    return key
+        raise AWSError("InvalidNextToken", "The service cannot find the pagination token.") from None

@@ -264,22 +264,13 @@ class LogsService(Service):
         return described
 
     def _page_key(self, kind: str, token: str | None, shape: type | tuple[type, ...] = str):
-        """The key a listing token of ``kind`` carries: a ``shape`` (a type, or a tuple of the
-        types of its items). The check digits are no secret, so a made-up token can pass them;
-        one whose key has another shape is invalid too, never a key of the wrong type."""
+        """The key a listing token of ``kind`` carries, of ``shape`` (see parse_page_token)."""
         if token is None:
             return None
         try:
-            key = tokens.parse_page_token(kind, token)
+            return tokens.parse_page_token(kind, token, shape)
         except tokens.InvalidToken:
             raise invalid_token() from None
-        items, kinds = (key, shape) if isinstance(shape, tuple) else ((key,), (shape,))
-        if not (isinstance(items, tuple) and len(items) == len(kinds) and all(
-            type(item) is kind_ and (kind_ is not int or -(2**63) <= item < 2**63)  # SQLite's range
-            for item, kind_ in zip(items, kinds)
-        )):
-            raise invalid_token()
-        return key
 
     # -- retention --------------------------------------------------------------------------------
 
