@@ -17,6 +17,10 @@ class InvalidToken(Exception):
     pass
 
 
+# The largest integer a token may carry: SQLite's (and the 64-bit timestamps' and ids') bound.
+INT64_MAX = 2**63 - 1
+
+
 def check_digits(*parts) -> int:
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") % 10**16
@@ -51,6 +55,6 @@ def parse_page_token(kind: str, token: str, shape: type | tuple[type, ...] | Non
 def _has_shape(key, shape: type | tuple[type, ...]) -> bool:
     items, types = (key, shape) if isinstance(shape, tuple) else ((key,), (shape,))
     return isinstance(items, tuple) and len(items) == len(types) and all(
-        type(item) is type_ and (type_ is not int or -(2**63) <= item < 2**63)
+        type(item) is type_ and (type_ is not int or -INT64_MAX - 1 <= item <= INT64_MAX)
         for item, type_ in zip(items, types)
     )

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 
-from ..pagination import InvalidToken, check_digits, page_token, parse_page_token  # noqa: F401
+from ..pagination import INT64_MAX, InvalidToken, check_digits, page_token, parse_page_token  # noqa: F401
 
 # The largest 64-bit integer: later than any timestamp, the upper bound of an open range.
-END_OF_TIME = 2**63 - 1
+END_OF_TIME = INT64_MAX
 
 _EVENT_TOKEN = re.compile(r"^([fb])/(\d{20})(\d{20})(\d{16})/s$")
 
