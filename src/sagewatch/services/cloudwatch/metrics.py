@@ -70,6 +70,19 @@ class Sample:
     statistic_set: tuple[float, float, float, float] | None = None  # SampleCount, Sum, Min, Max
 
 
+@dataclass(frozen=True, slots=True)
+class MetricValue:
+    """One value a sagewatch component publishes in-process (CloudWatchService.put_metric_values):
+    what a plain single-Value PutMetricData datum carries, without the request around it."""
+
+    name: str
+    dimensions: tuple[tuple[str, str], ...]  # (name, value) pairs, in any order
+    timestamp: float  # epoch seconds
+    value: float
+    unit: str = "None"
+    storage_resolution: int = 60  # 1 (high resolution) or 60, as StorageResolution
+
+
 @dataclass(slots=True)
 class Samples:
     """A request's samples in columns, one row per raw value, ready to aggregate in bulk.
@@ -88,6 +101,21 @@ class Samples:
     statistic_sets: list[tuple[int, int, bool, tuple[float, float, float, float]]] = field(
         default_factory=list
     )
+
+    @classmethod
+    def of_values(cls, namespace: str, metric_values: list[MetricValue]) -> "Samples":
+        """Columns from in-process values (each one sample of one series)."""
+        index: dict[tuple[MetricKey, str], int] = {}
+        series_id = [
+            index.setdefault((key_of_pairs(namespace, v.name, v.dimensions), v.unit), len(index))
+            for v in metric_values
+        ]
+        return cls(
+            list(index), np.array(series_id, dtype=np.int64),
+            np.array([int(v.timestamp) for v in metric_values], dtype=np.int64),
+            np.array([v.storage_resolution == 1 for v in metric_values], dtype=bool),
+            np.array([v.value for v in metric_values], dtype=np.float64),
+        )
 
     @classmethod
     def of(cls, samples: list[Sample]) -> "Samples":

@@ -30,7 +30,7 @@ from . import alarm_rule, queries, statistics
 from .alarm_evaluation import data_time
 from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine
 from .metrics import (
-    MetricData, Sample, Samples, align_start, dimensions_list, from_epoch, key_of_pairs, metric_key,
+    MetricData, MetricValue, Sample, Samples, align_start, dimensions_list, from_epoch, key_of_pairs, metric_key,
 )
 from .statistics import StatisticError, parse_statistic
 
@@ -127,6 +127,22 @@ class CloudWatchService(Service):
         ids = self.data.put(samples)
         self.engine.metrics_updated(ids.keys())
         return {}
+
+    def put_metric_values(self, namespace: str, values: list[MetricValue]) -> None:
+        """Store values published by sagewatch itself (a job's metrics), exactly as PutMetricData
+        stores an accepted request, alarms notified; without building an AWS-shaped request.
+
+        The caller is trusted code, so a value PutMetricData would refuse is a programming
+        error: ValueError, and nothing of the call is stored."""
+        if not values:
+            return
+        now = self.clock()
+        for value in values:
+            problem = _value_problem(value, now)
+            if problem:
+                raise ValueError(f"{namespace} {value.name}: {problem}")
+        ids = self.data.put(Samples.of_values(namespace, values))
+        self.engine.metrics_updated(ids.keys())
 
     def _checked_samples(self, namespace: str, datums: list, now: float) -> Samples:
         """Every datum checked on its own, for requests the bulk check of ``_plain_values`` does
@@ -972,6 +988,21 @@ def _plain_values(namespace: str, datums: list, now: float) -> Samples | None:
         list(series), np.array(series_of_entry, dtype=np.int64)[entry_of_datum], timestamps.astype(np.int64),
         high_resolution, values,
     )
+
+
+def _value_problem(value: MetricValue, now: float) -> str | None:
+    """Why PutMetricData would refuse an in-process value (the rules of ``_sample``), or None."""
+    magnitude = abs(value.value)
+    if not math.isfinite(value.value) or magnitude > MAX_VALUE or 0 < magnitude < MIN_VALUE:
+        return f"value {value.value!r} is outside CloudWatch's range"
+    if value.storage_resolution not in (1, 60):
+        return f"storage resolution {value.storage_resolution} is not 1 or 60"
+    if not now - TWO_WEEKS <= value.timestamp <= now + TWO_HOURS:
+        return f"timestamp {value.timestamp} is not within the past two weeks or the next two hours"
+    names = sorted(name for name, _ in value.dimensions)
+    if len(names) > MAX_DIMENSIONS or len(set(names)) < len(names):
+        return "dimensions are more than 30 or repeat a name"
+    return None
 
 
 def _repeats_a_name(pairs: tuple[tuple[str, str], ...]) -> bool:

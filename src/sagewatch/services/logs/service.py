@@ -7,8 +7,9 @@ ranges, enums, patterns); this module adds the rules the model cannot express.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ...store import Conflict, Gone
 from ...store.logs import LogGroup, LogStore, LogStream
@@ -35,6 +36,14 @@ TOO_NEW_MS = 2 * HOUR_MS
 TOO_OLD_MS = 14 * DAY_MS
 MAX_BATCH_SPAN_MS = DAY_MS
 LATEST_FIRST_SINCE_MS = 1_704_067_200_000  # FilterLogEvents startFromHead=false: 2024-01-01
+MAX_EVENTS_PER_BATCH = 10_000  # PutLogEvents: "The maximum number of log events in a batch is 10,000"
+
+log = logging.getLogger(__name__)
+
+#: ``listener(group_name, stream_name, events)``: events are (timestamp ms, message) in the order
+#: stored, called after they are durable in the store's transaction (a listener that reads the
+#: stream finds them).
+IngestListener = Callable[[str, str, list[tuple[int, str]]], None]
 
 
 def now_ms() -> int:
@@ -74,6 +83,20 @@ class LogsService(Service):
         self.region = region
         self.account_id = account_id
         self.clock = clock
+        self._ingest_listeners: list[IngestListener] = []
+
+    def add_ingest_listener(self, listener: IngestListener) -> None:
+        """Be told of every batch of events stored, by PutLogEvents or by ``append_events``
+        (SageMaker applies a training job's MetricDefinitions to its log lines this way). A
+        listener that raises is logged; the write it was told of stands and is answered."""
+        self._ingest_listeners.append(listener)
+
+    def _ingested(self, group_name: str, stream_name: str, events: list[tuple[int, str]]) -> None:
+        for listener in self._ingest_listeners:
+            try:
+                listener(group_name, stream_name, events)
+            except Exception:
+                log.exception("log ingest listener %r failed on %s %s", listener, group_name, stream_name)
 
     def invalid_input(self, failures: list[Failure]) -> AWSError:
         if any(f.is_type_error for f in failures):
@@ -456,6 +479,9 @@ class LogsService(Service):
                 self.store.append_log_events(stream, timestamps[accepted], messages, now, stored)
             except Gone:
                 raise stream_not_found() from None
+            if self._ingest_listeners:
+                self._ingested(group.name, stream.name,
+                               [(e["timestamp"], e["message"]) for e in logEvents[accepted]])
 
         result: dict = {"nextSequenceToken": f"{now:056d}"}
         rejected = {}
@@ -468,6 +494,72 @@ class LogsService(Service):
         if rejected:
             result["rejectedLogEventsInfo"] = rejected
         return result
+
+    def append_events(self, group_name: str, stream_name: str, events: Sequence[tuple[int, str]]) -> None:
+        """Store events written by sagewatch itself (a job's own lines), creating the group and
+        the stream if missing; ingest listeners are told as for PutLogEvents.
+
+        Trusted input, so nothing is refused: events are put in chronological order and split
+        into batches PutLogEvents would accept (10,000 events, 1 MB, a 24-hour span; API
+        reference), and a message over the 1 MB event limit is cut to fit, as the CloudWatch
+        agent truncates oversized events rather than dropping them."""
+        if not events:
+            return
+        ordered = sorted(events, key=lambda event: event[0])  # stable: equal times keep their order
+        now = self.clock()
+        batch: list[tuple[int, str, bytes]] = []
+        batch_bytes = 0
+        for timestamp, message in ordered:
+            encoded = message.encode("utf-8")
+            if len(encoded) + EVENT_OVERHEAD_BYTES > MAX_EVENT_BYTES:
+                encoded = encoded[:MAX_EVENT_BYTES - EVENT_OVERHEAD_BYTES]
+                message = encoded.decode("utf-8", "ignore")  # no half character at the cut
+                encoded = message.encode("utf-8")
+            size = len(encoded) + EVENT_OVERHEAD_BYTES
+            if batch and (len(batch) == MAX_EVENTS_PER_BATCH or batch_bytes + size > MAX_BATCH_BYTES
+                          or timestamp - batch[0][0] > MAX_BATCH_SPAN_MS):
+                self._append_batch(group_name, stream_name, batch, batch_bytes, now)
+                batch, batch_bytes = [], 0
+            batch.append((timestamp, message, encoded))
+            batch_bytes += size
+        self._append_batch(group_name, stream_name, batch, batch_bytes, now)
+
+    def _append_batch(self, group_name: str, stream_name: str, batch: list[tuple[int, str, bytes]],
+                      batch_bytes: int, now: int) -> None:
+        timestamps = [event[0] for event in batch]
+        messages = [event[2] for event in batch]
+        for _ in range(_ATTEMPTS):
+            stream = self._stream_made(group_name, stream_name, now)
+            try:
+                self.store.append_log_events(stream, timestamps, messages, now, batch_bytes)
+                break
+            except Gone:  # deleted since it was looked up: made again, as a first write makes it
+                continue
+        else:
+            raise RuntimeError(f"log stream {group_name} {stream_name} keeps being deleted")
+        if self._ingest_listeners:
+            self._ingested(group_name, stream_name, [(event[0], event[1]) for event in batch])
+
+    def _stream_made(self, group_name: str, stream_name: str, now: int) -> LogStream:
+        """The stream, with its group, made if missing (a concurrent maker of either wins)."""
+        for _ in range(_ATTEMPTS):
+            group = self.store.get_log_group(group_name)
+            if group is None:
+                try:
+                    group = self.store.create_log_group(
+                        group_name, now, kms_key_id=None, log_group_class="STANDARD",
+                        deletion_protection=False, tags=None, arn=self.group_arn(group_name),
+                    )
+                except Conflict:
+                    continue
+            stream = self.store.get_log_stream(group.id, stream_name)
+            if stream is not None:
+                return stream
+            try:
+                return self.store.create_log_stream(group.id, stream_name, now)
+            except (Conflict, Gone):
+                continue
+        raise RuntimeError(f"log stream {group_name} {stream_name} could not be made")
 
     def get_log_events(
         self, logStreamName, logGroupName=None, logGroupIdentifier=None, startTime=None,
@@ -630,6 +722,9 @@ class LogsService(Service):
             if len(page) < 10_000:
                 return streams
             after = page[-1].name
+
+
+_ATTEMPTS = 5  # tries to make a stream that concurrent deletes keep removing, before giving up
 
 
 def _name_pattern(pattern: str | None) -> Callable[[str], bool]:
