@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from sagewatch.clock import FakeClock
+from sagewatch.clock import FakeClock
 from sagewatch.services.cloudwatch.alarms import AlarmActions, AlarmEngine
 from sagewatch.services.cloudwatch.metrics import MetricData, MetricValue
 from sagewatch.services.cloudwatch.service import CloudWatchService
@@ -145,25 +147,16 @@ def test_concurrent_first_writers_make_one_stream(logs):
 # -- CloudWatch ------------------------------------------------------------------------------------
 
 
-class FrozenClock:
-    """Time stands still: the engine's minute ticks never come due, so an alarm is evaluated
-    only when something tells the engine (the behaviour under test)."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()) // 60 * 60 + 30)
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def cloudwatch(database):
-    clock = FrozenClock()
+    # The clock stands still: the engine's minute ticks never come due, so an alarm is
+    # evaluated only when something tells the engine (the behaviour under test).
+    clock = FakeClock(int(time.time()) // 60 * 60 + 30)
     data = MetricData(SQLiteMetricStore(database), clock=clock)
     alarm_store = SQLiteAlarmStore(database)
     engine = AlarmEngine(alarm_store, data, AlarmActions(), region=REGION, account_id=ACCOUNT, clock=clock)
     service = CloudWatchService(data, alarm_store, engine, SQLiteTagStore(database), region=REGION,
-                                account_id=ACCOUNT, clock=clock)
+                                account_id=ACCOUNT, clock=clock.now)
     engine.start()
     yield service
     engine.stop()

@@ -21,6 +21,7 @@ import numpy as np
 import orjson
 from msgspec import UNSET
 
+from ... import arns
 from ...store.alarms import Alarm, AlarmStore, HistoryItem
 from ...store.tags import TagStore
 from ..base import Service, takes_records
@@ -848,10 +849,14 @@ class CloudWatchService(Service):
     def _alarm_name_of(self, arn: str) -> str:
         """The alarm an ARN names; an ARN that names no alarm of this account and Region is
         ResourceNotFoundException (alarms are the only taggable CloudWatch resource sagewatch has)."""
-        prefix = f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:"
-        if not arn.startswith(prefix):
+        try:
+            parsed = arns.parse(arn)
+        except arns.InvalidArn:
+            raise _no_such_resource() from None
+        if (parsed.service != "cloudwatch" or parsed.region != self.region or parsed.account != self.account_id
+                or parsed.partition != arns.partition_of(self.region) or not parsed.resource.startswith("alarm:")):
             raise _no_such_resource()
-        return arn[len(prefix):]
+        return parsed.resource[len("alarm:"):]
 
     def tag_resource(self, ResourceARN, Tags):
         # Checked and written under the alarms' change lock, so tags never land on an alarm that a

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from ... import arns
 from ...store import Conflict, Gone
 from ...store.logs import LogGroup, LogStore, LogStream
 from ...store.tags import TagStore
@@ -115,7 +116,7 @@ class LogsService(Service):
     # -- names and ARNs -------------------------------------------------------------------------
 
     def group_arn(self, name: str) -> str:
-        return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}"
+        return arns.build("logs", f"{GROUP_RESOURCE}{name}", self.region, self.account_id)
 
     def stream_arn(self, group_name: str, stream_name: str) -> str:
         return f"{self.group_arn(group_name)}:log-stream:{stream_name}"
@@ -139,21 +140,30 @@ class LogsService(Service):
         return self._group(logGroupName or self._name_from_identifier(logGroupIdentifier))
 
     def _name_from_identifier(self, identifier: str) -> str:
+        """A logGroupIdentifier: a name, or the ARN of a group (of any account or Region, as
+        linked accounts may name theirs; the lookup finds only ours)."""
         if identifier.startswith("arn:"):
-            parts = identifier.split(":", 6)
-            if len(parts) < 7 or parts[2] != "logs" or parts[5] != "log-group":
+            try:
+                arn = arns.parse(identifier)
+            except arns.InvalidArn:
+                arn = None
+            if arn is None or arn.service != "logs" or not arn.resource.startswith(GROUP_RESOURCE):
                 raise invalid_parameter(f"Invalid log group ARN: {identifier}")
-            name = parts[6]
-            return name[:-2] if name.endswith(":*") else name
+            return _without_any_suffix(arn.resource[len(GROUP_RESOURCE):])
         return identifier
 
     def _group_from_arn(self, resource_arn: str) -> LogGroup:
-        prefix = f"arn:aws:logs:{self.region}:{self.account_id}:log-group:"
-        if not resource_arn.startswith(prefix):
+        """The group a resourceArn names: a log group of this account and Region, else
+        ResourceNotFoundException (the only taggable Logs resource sagewatch has)."""
+        try:
+            arn = arns.parse(resource_arn)
+        except arns.InvalidArn:
+            arn = None
+        if (arn is None or arn.service != "logs" or arn.region != self.region
+                or arn.account != self.account_id or arn.partition != arns.partition_of(self.region)
+                or not arn.resource.startswith(GROUP_RESOURCE)):
             raise AWSError("ResourceNotFoundException", "The specified resource does not exist.")
-        name = resource_arn[len(prefix):]
-        name = name[:-2] if name.endswith(":*") else name
-        group = self.store.get_log_group(name)
+        group = self.store.get_log_group(_without_any_suffix(arn.resource[len(GROUP_RESOURCE):]))
         if group is None:
             raise AWSError("ResourceNotFoundException", "The specified resource does not exist.")
         return group
@@ -722,6 +732,15 @@ class LogsService(Service):
             if len(page) < 10_000:
                 return streams
             after = page[-1].name
+
+
+GROUP_RESOURCE = "log-group:"  # arn:aws:logs:<region>:<account>:log-group:<name> (aws-behaviour.md §6.1)
+
+
+def _without_any_suffix(name: str) -> str:
+    """A group's name from its ARN's resource: DescribeLogGroups' ``arn`` ends in ``:*``
+    (``logGroupArn`` does not), and either may be given back."""
+    return name[:-2] if name.endswith(":*") else name
 
 
 _ATTEMPTS = 5  # tries to make a stream that concurrent deletes keep removing, before giving up
