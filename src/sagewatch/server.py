@@ -1,13 +1,14 @@
 """Assembles sagewatch: the store, the services over it, the gateway in front of them, and the
-background duties (retention, compaction, checkpoints), into one ASGI application that uvicorn
-serves.
+components that live as long as the server (the database, the alarm engine, background duties),
+into one ASGI application that uvicorn serves.
 
 Read this file to see every part and how they connect; nothing is registered anywhere else.
+What runs is the ``Lifecycle`` at the end of ``Sagewatch.__init__``: its components start in
+the order listed, their duties run on their periods, and they stop in reverse order.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
@@ -18,7 +19,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from .aws.gateway import Gateway
+from .clock import SYSTEM_CLOCK, Clock
 from .config import Settings
+from .lifecycle import Duty, Lifecycle, Part
 from .services.cloudwatch.alarms import AlarmActions, AlarmEngine
 from .services.cloudwatch.metrics import MetricData
 from .services.cloudwatch.service import CloudWatchService
@@ -33,61 +36,43 @@ log = logging.getLogger("sagewatch")
 
 
 class Sagewatch:
-    """The running system: one database, the stores over it, the services, the gateway."""
+    """The running system: one database, the stores over it, the services, the gateway, and
+    the lifecycle of what runs in the background."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
         self.settings = settings
+        self.clock = clock
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.database = Database(settings.database_path)
+        account = dict(region=settings.region, account_id=settings.account_id)
         tags = SQLiteTagStore(self.database)
-        self.logs = LogsService(
-            SQLiteLogStore(self.database), tags,
-            region=settings.region, account_id=settings.account_id,
-        )
-        self.metric_data = MetricData(SQLiteMetricStore(self.database))
+        self.logs = LogsService(SQLiteLogStore(self.database), tags, clock=clock.now_ms, **account)
+        self.metric_data = MetricData(SQLiteMetricStore(self.database), clock=clock)
         alarm_store = SQLiteAlarmStore(self.database)
         # Alarm actions are delivered by handlers registered here as services arrive (SNS, ...).
         self.alarm_actions = AlarmActions()
-        self.alarm_engine = AlarmEngine(
-            alarm_store, self.metric_data, self.alarm_actions,
-            region=settings.region, account_id=settings.account_id,
-        )
+        self.alarm_engine = AlarmEngine(alarm_store, self.metric_data, self.alarm_actions, clock=clock, **account)
         self.cloudwatch = CloudWatchService(
-            self.metric_data, alarm_store, self.alarm_engine, tags,
-            region=settings.region, account_id=settings.account_id,
+            self.metric_data, alarm_store, self.alarm_engine, tags, clock=clock.now, **account,
         )
         # Writes are acknowledged once they are on disk: the gateway waits on the database's
         # group commit.
         self.gateway = Gateway([self.logs, self.cloudwatch], durability=self.database.wal_sync)
 
-    def start(self) -> None:
-        self.alarm_engine.start()
-
-    async def run_background(self) -> None:
-        """Periodic duties; cancelled when the server stops."""
-        await asyncio.gather(
-            self._every(self.settings.retention_sweep_seconds, self.logs.enforce_retention),
-            self._every(self.settings.compaction_seconds, self.metric_data.compact),
-            self._every(self.settings.compaction_seconds, self.database.checkpoint),
-            self._every(3600, self.alarm_engine.expire_history),
-        )
-
-    @staticmethod
-    async def _every(seconds: float, duty) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await asyncio.to_thread(duty)
-            except Exception:  # a failed run must not stop the next one
-                log.exception("background duty %s failed", duty.__qualname__)
-
-    def close(self) -> None:
-        self.alarm_engine.stop()
-        self.database.close()
+        every = settings.compaction_seconds
+        self.lifecycle = Lifecycle([
+            # First started, last stopped: everything below writes to it until it stops.
+            Part("database", on_stop=self.database.close,
+                 periodic=[Duty("database.checkpoint", every, self.database.checkpoint)]),
+            Part("logs", periodic=[
+                Duty("logs.retention", settings.retention_sweep_seconds, self.logs.enforce_retention)]),
+            Part("metrics", periodic=[Duty("metrics.compaction", every, self.metric_data.compact)]),
+            self.alarm_engine,
+        ])
 
 
-def create_app(settings: Settings) -> Starlette:
-    system = Sagewatch(settings)
+def create_app(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Starlette:
+    system = Sagewatch(settings, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -97,13 +82,8 @@ def create_app(settings: Settings) -> Starlette:
         # the collector's way, and young objects are collected less often.
         gc.freeze()
         gc.set_threshold(100_000, 50, 100)
-        system.start()
-        background = asyncio.create_task(system.run_background())
-        try:
+        async with system.lifecycle.running():
             yield
-        finally:
-            background.cancel()
-            system.close()
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from sagewatch.aws.typed_json import RecordConverter
+from sagewatch.clock import FakeClock
 from sagewatch.services.cloudwatch.alarms import AlarmActions, AlarmEngine
 from sagewatch.services.cloudwatch.metrics import MetricData
 from sagewatch.services.cloudwatch.service import CloudWatchService
@@ -47,14 +48,6 @@ EXPRESSIONS = ["m1 * m1", "m1 / m2", "SUM(METRICS())", "RUNNING_SUM(m1)", "DIFF(
                "ANOMALY_DETECTION_BAND(m1, 2)", "ANOMALY_DETECTION_BAND(m1, 1e300)", "m1 / STDDEV(m1)"]
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 _PUT = botocore.session.get_session().get_service_model("cloudwatch").operation_model("PutMetricData").input_shape
 _CONVERTER = RecordConverter()
 
@@ -64,14 +57,14 @@ class CloudWatch:
     engine is not started: tests evaluate alarms themselves, at the clock's time."""
 
     def __init__(self, folder: Path) -> None:
-        self.clock = Clock(T0)
+        self.clock = FakeClock(T0)
         self.database = Database(folder / "db.sqlite")
         self.data = MetricData(SQLiteMetricStore(self.database), clock=self.clock)
         alarms = SQLiteAlarmStore(self.database)
         self.engine = AlarmEngine(alarms, self.data, AlarmActions(), region="us-east-1",
                                   account_id="000000000000", clock=self.clock)
         self.service = CloudWatchService(self.data, alarms, self.engine, SQLiteTagStore(self.database),
-                                         region="us-east-1", account_id="000000000000", clock=self.clock)
+                                         region="us-east-1", account_id="000000000000", clock=self.clock.now)
 
     def put(self, datums: list[dict]) -> None:
         records = _CONVERTER.to_records(_PUT, {"Namespace": NS, "MetricData": datums})["MetricData"]
@@ -180,14 +173,14 @@ def test_accepted_extremes_stay_readable_through_every_tier(request):
             read_everything(cw, T0 - 600, T0, 60)
             read_everything(cw, T0 - 600, T0, 10)  # the second slots of high-resolution datums
             alarms_evaluate(cw)
-            cw.clock.now = T0 + 600  # the minutes are over: their rows merge
+            cw.clock.set(T0 + 600)  # the minutes are over: their rows merge
             cw.data.compact()
             read_everything(cw, T0 - 600, T0, 60)
             alarms_evaluate(cw)
-            cw.clock.now = T0 + 16 * DAY  # minutes roll into five-minute slots
+            cw.clock.set(T0 + 16 * DAY)  # minutes roll into five-minute slots
             cw.data.compact()
             read_everything(cw, T0 - 3600, T0, 300)
-            cw.clock.now = T0 + 64 * DAY  # and those into hours
+            cw.clock.set(T0 + 64 * DAY)  # and those into hours
             cw.data.compact()
             read_everything(cw, T0 - 7200, T0 + 3600, 3600)
             assert all(math.isfinite(x) for x in cw.stored_numbers())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sagewatch.clock import FakeClock
 from sagewatch.services.cloudwatch.metrics import MetricData, Sample, Samples, metric_key
 from sagewatch.services.cloudwatch.statistics import parse_statistic
 from sagewatch.store.sqlite.database import Database
@@ -17,18 +18,10 @@ T0 = 1_700_000_000 - 1_700_000_000 % 3600  # an hour boundary
 KEY = metric_key("Tiers", "loss", [{"Name": "Host", "Value": "algo-1"}])
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def data(tmp_path):
     database = Database(tmp_path / "db.sqlite")
-    clock = Clock(T0 + 7200)
+    clock = FakeClock(T0 + 7200)
     yield MetricData(SQLiteMetricStore(database), clock=clock), clock
     database.close()
 
@@ -55,7 +48,7 @@ def test_a_slot_written_many_times_is_compacted_into_one_row_with_the_same_stati
         put(metrics, T0 + 30, chunk.tolist())
     before = {s: series(metrics, s, T0, T0 + 60, 60) for s in ("Average", "p90", "SampleCount")}
     assert rows_by_tier(metrics)[60] == 60
-    clock.now = T0 + 3600  # the slot's window is long over
+    clock.set(T0 + 3600)  # the slot's window is long over
     metrics.compact()
     assert rows_by_tier(metrics)[60] == 1
     after = {s: series(metrics, s, T0, T0 + 60, 60) for s in before}
@@ -69,7 +62,7 @@ def test_high_resolution_seconds_are_kept_three_hours_then_only_minutes_remain(d
     for second in range(10):
         put(metrics, T0 + second, [float(second)], resolution=1)
     assert series(metrics, "Sum", T0, T0 + 10, 1)[1] == [float(s) for s in range(10)]
-    clock.now = T0 + 3 * 3600 + 120
+    clock.set(T0 + 3 * 3600 + 120)
     metrics.compact()
     assert series(metrics, "Sum", T0, T0 + 10, 1) == ([], [], [])
     assert series(metrics, "Sum", T0, T0 + 60, 60)[1] == [45.0]
@@ -82,7 +75,7 @@ def test_minutes_roll_into_five_minutes_after_15_days_and_hours_after_63(data):
     expected_hours = [float(sum(range(60))), float(sum(range(60, 120)))]
     assert series(metrics, "Sum", T0, T0 + 7200, 3600)[1] == expected_hours
 
-    clock.now = T0 + 16 * DAY
+    clock.set(T0 + 16 * DAY)
     metrics.compact()
     assert set(rows_by_tier(metrics)) == {300}
     assert rows_by_tier(metrics)[300] == 24
@@ -93,12 +86,12 @@ def test_minutes_roll_into_five_minutes_after_15_days_and_hours_after_63(data):
     assert series(metrics, "Sum", T0, T0 + 7200, 3600)[1] == expected_hours
     assert series(metrics, "Maximum", T0, T0 + 7200, 3600)[1] == [59.0, 119.0]
 
-    clock.now = T0 + 64 * DAY
+    clock.set(T0 + 64 * DAY)
     metrics.compact()
     assert rows_by_tier(metrics) == {3600: 2}
     assert series(metrics, "Sum", T0, T0 + 7200, 3600)[1] == expected_hours
     assert series(metrics, "SampleCount", T0, T0 + 7200, 3600)[1] == [60.0, 60.0]
 
-    clock.now = T0 + 456 * DAY
+    clock.set(T0 + 456 * DAY)
     metrics.compact()
     assert rows_by_tier(metrics) == {}

@@ -15,7 +15,15 @@ and the range ends at the last complete period instead.
 
 Actions go through ``AlarmActions``, the seam where later steps plug in delivery (SNS topics,
 stopping SageMaker jobs, scaling endpoints). Until a handler is registered for an action's kind
-of ARN, its execution is recorded in the alarm history as failed, with the reason.
+of ARN, its execution is recorded in the alarm history as failed, with the reason. A transition
+only queues its actions: a worker thread of ``AlarmActions`` carries them out, in the order the
+transitions happened, outside the engine's lock, so a slow action (stopping a job, an SMTP send)
+never holds up PutMetricData, SetAlarmState or the evaluation of other alarms. Each action's
+``Action`` history item is written when it has run (AWS, too, runs actions asynchronously: the
+item says whether it succeeded, which is only known afterwards).
+
+The engine is a lifecycle component (``sagewatch.lifecycle``): ``start`` starts the evaluation
+thread and the action worker, ``stop`` stops both, and ``duties`` expires old history.
 """
 
 from __future__ import annotations
@@ -25,12 +33,15 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import orjson
 
+from ...clock import SYSTEM_CLOCK, Clock
+from ...lifecycle import Duty
 from ...store.alarms import Alarm, AlarmStore, HistoryItem
 from ...store.metrics import MetricKey
 from . import alarm_evaluation as evaluation
@@ -66,32 +77,102 @@ class StateChange:
     arn: str
 
 
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What executing one action came to."""
+
+    arn: str
+    succeeded: bool
+    published: str | None  # the message a handler published (SNS), for the history item
+    error: str | None
+
+
 class AlarmActions:
     """Carries out alarm actions by the kind of their ARN; handlers are registered by later
-    steps (SNS delivery, SageMaker job stop, Application Auto Scaling policies)."""
+    steps (SNS delivery, SageMaker job stop, Application Auto Scaling policies).
+
+    Work is queued (``submit``) and executed by one worker thread, first in first out, so the
+    actions of an alarm's successive transitions run in the order of the transitions, and the
+    thread that queued them (holding the alarm engine's lock) never waits for a handler."""
 
     def __init__(self) -> None:
         self._handlers: list[tuple[Callable[[str], bool], Callable[[str, StateChange], str | None]]] = []
+        self._queue: deque[tuple[list[str], StateChange, Callable[[list[ActionResult]], None]]] = deque()
+        self._changed = threading.Condition()
+        self._busy = False  # the worker is executing a batch taken off the queue
+        self._stopping = False
+        self._thread: threading.Thread | None = None
 
     def register(self, accepts: Callable[[str], bool], handler: Callable[[str, StateChange], str | None]) -> None:
-        """``handler(arn, change)`` returns an optional published message and raises on failure."""
+        """``handler(arn, change)`` returns an optional published message and raises on failure.
+        It runs on the actions worker, never under the alarm engine's lock."""
         self._handlers.append((accepts, handler))
 
-    def run(self, arn: str, change: StateChange) -> tuple[bool, str | None, str | None]:
-        """(succeeded, published message, error) of one action."""
+    def run(self, arn: str, change: StateChange) -> ActionResult:
+        """Execute one action now, on the calling thread."""
         for accepts, handler in self._handlers:
             if accepts(arn):
                 try:
-                    return True, handler(arn, change), None
+                    return ActionResult(arn, True, handler(arn, change), None)
                 except Exception as error:  # the failure is the alarm's history, not ours
-                    return False, None, str(error)
-        return False, None, "sagewatch has no target for this kind of action yet"
+                    return ActionResult(arn, False, None, str(error))
+        return ActionResult(arn, False, None, "sagewatch has no target for this kind of action yet")
+
+    def submit(self, arns: list[str], change: StateChange, done: Callable[[list[ActionResult]], None]) -> None:
+        """Queue the actions of one transition; the worker runs them in order, then calls
+        ``done(results)`` (which records them)."""
+        with self._changed:
+            self._queue.append((list(arns), change, done))
+            self._changed.notify_all()
+
+    def start(self) -> None:
+        with self._changed:
+            self._stopping = False
+        self._thread = threading.Thread(target=self._work, name="alarm-actions", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Run what is already queued (for up to ``timeout`` seconds), then stop the worker.
+        Actions still queued after that are dropped, as held composite actions are on restart."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+            self._thread = None
+
+    def idle(self) -> bool:
+        """Nothing queued and nothing running."""
+        with self._changed:
+            return not self._queue and not self._busy
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing is queued or running; False if ``timeout`` seconds pass first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._queue and not self._busy, timeout=timeout)
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._queue or self._stopping)
+                if not self._queue:
+                    return  # stopping, and everything queued has run
+                arns, change, done = self._queue.popleft()
+                self._busy = True
+            try:
+                done([self.run(arn, change) for arn in arns])
+            except Exception:
+                log.exception("recording the actions of alarm %s failed", change.alarm.name)
+            finally:
+                with self._changed:
+                    self._busy = False
+                    self._changed.notify_all()
 
 
 class AlarmEngine:
     def __init__(
         self, store: AlarmStore, data: MetricData, actions: AlarmActions, *, region: str,
-        account_id: str, clock: Callable[[], float] = time.time,
+        account_id: str, clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.store = store
         self.data = data
@@ -101,7 +182,9 @@ class AlarmEngine:
         self.clock = clock
         self.state_listeners: list[Callable[[StateChange], None]] = []
         self._lock = threading.RLock()
-        self._wake = threading.Condition(self._lock)
+        self._wake = threading.Condition(self._lock)  # the evaluation thread sleeps on it
+        self._settled = threading.Condition(self._lock)  # notified when an evaluation round ends
+        self._evaluating = False
         self._due: list[tuple[float, str]] = []  # heap of (when, alarm name)
         self._next_due: dict[str, float] = {}
         self._watchers: dict[MetricKey, set[str]] = {}
@@ -116,7 +199,7 @@ class AlarmEngine:
         with self._lock:
             for alarm in store.list_alarms():
                 self._index(alarm)
-                self._schedule(alarm.name, self.clock())
+                self._schedule(alarm.name, self.clock.now())
 
     # -- names ------------------------------------------------------------------------------------
 
@@ -137,8 +220,15 @@ class AlarmEngine:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.actions.start()
+        with self._lock:
+            self._stopping = False
         self._thread = threading.Thread(target=self._run, name="alarm-engine", daemon=True)
         self._thread.start()
+
+    def duties(self) -> list[Duty]:
+        # AWS keeps alarm history for two weeks (aws-behaviour.md §8.3); hourly is fine enough.
+        return [Duty("alarms.expire-history", 3600, self.expire_history)]
 
     def stop(self) -> None:
         with self._lock:
@@ -146,32 +236,56 @@ class AlarmEngine:
             self._wake.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=10)
+            self._thread = None
+        self.actions.stop()  # after the evaluations: the actions they queued still run
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until the engine has nothing left to do at the clock's present time: no alarm
+        due, no evaluation running, no action queued or running. False if ``timeout`` (real)
+        seconds pass first. Tests that move a fake clock call it to know the engine has caught
+        up; it also tells whoever stops the engine that nothing is in flight."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._evaluating or any(when <= self.clock.now() for when in self._next_due.values()):
+                left = deadline - time.monotonic()
+                if left <= 0 or self._thread is None:
+                    return False
+                self._settled.wait(timeout=left)
+        return self.actions.wait_idle(timeout=max(0.0, deadline - time.monotonic()))
 
     def _run(self) -> None:
         while True:
             with self._lock:
                 while not self._stopping:
-                    now = self.clock()
+                    now = self.clock.now()
                     if self._due and self._due[0][0] <= now:
                         break
-                    timeout = self._due[0][0] - now if self._due else 60.0
-                    self._wake.wait(timeout=min(timeout, 60.0))
+                    # Nothing due: sleep until the first alarm is (a minute at most, on a real
+                    # clock), or until something is scheduled or the clock moves.
+                    deadline = min(self._due[0][0], now + 60.0) if self._due else now + 60.0
+                    self.clock.wait_until(self._wake, deadline)
                 if self._stopping:
                     return
                 due = []
-                now = self.clock()
+                now = self.clock.now()
                 while self._due and self._due[0][0] <= now:
                     when, name = heapq.heappop(self._due)
                     if self._next_due.get(name) == when:
                         del self._next_due[name]
                         due.append(name)
-            for name in due:
-                try:
-                    self.evaluate(name)
-                except Exception:
-                    log.exception("evaluating alarm %s failed", name)
-                    with self._lock:
-                        self._schedule(name, self.clock() + 10)
+                self._evaluating = True
+            try:
+                for name in due:
+                    try:
+                        self.evaluate(name)
+                    except Exception:
+                        log.exception("evaluating alarm %s failed", name)
+                        with self._lock:
+                            self._schedule(name, self.clock.now() + 10)
+            finally:
+                with self._lock:
+                    self._evaluating = False
+                    self._settled.notify_all()
 
     # -- what the service tells the engine -------------------------------------------------------
 
@@ -180,7 +294,7 @@ class AlarmEngine:
         with self._lock:
             self._unindex(alarm.name)
             self._index(alarm)
-            self._schedule(alarm.name, self.clock())
+            self._schedule(alarm.name, self.clock.now())
 
     def alarms_deleted(self, names: Iterable[str]) -> None:
         with self._lock:
@@ -192,7 +306,7 @@ class AlarmEngine:
     def metrics_updated(self, keys: Iterable[MetricKey]) -> None:
         """New data arrived: evaluate every alarm watching these metrics right away."""
         with self._lock:
-            now = self.clock()
+            now = self.clock.now()
             for key in keys:
                 for name in self._watchers.get(key, ()):
                     self._schedule(name, now)
@@ -235,7 +349,7 @@ class AlarmEngine:
             alarm = self.store.get_alarm(name)
             if alarm is None:
                 return
-            now = self.clock()
+            now = self.clock.now()
             if alarm.alarm_type == COMPOSITE_ALARM:
                 self._evaluate_composite(alarm, now, trigger=None)
                 alarm = self.store.get_alarm(name)
@@ -348,10 +462,10 @@ class AlarmEngine:
             if state == alarm.state_value:
                 alarm.state_reason = reason
                 alarm.state_reason_data = reason_data
-                alarm.state_updated = self.clock()
+                alarm.state_updated = self.clock.now()
                 self.store.save_alarm(alarm)
                 return
-            self.transition(alarm, state, reason, reason_data, self.clock())
+            self.transition(alarm, state, reason, reason_data, self.clock.now())
 
     def transition(self, alarm: Alarm, state: str, reason: str, reason_data: str | None, now: float) -> None:
         with self._lock:
@@ -403,24 +517,31 @@ class AlarmEngine:
                            orjson.dumps(data).decode())
 
     def _run_actions(self, alarm: Alarm, change: StateChange) -> None:
+        """Queue the actions of the new state's list; they run, and are recorded in the
+        history, after the transition and outside the engine's lock."""
+        arns = list(alarm.definition.get(ACTION_LISTS[change.new_state]) or ())
+        if arns:
+            self.actions.submit(arns, change, lambda results: self._record_actions(alarm, change, results))
+
+    def _record_actions(self, alarm: Alarm, change: StateChange, results: list[ActionResult]) -> None:
+        """One ``Action`` history item per executed action, stamped when it ran. Written to the
+        history store only: it never touches the alarm itself, so it needs no engine lock."""
         items = []
-        for arn in alarm.definition.get(ACTION_LISTS[change.new_state]) or ():
-            succeeded, published, error = self.actions.run(arn, change)
+        for result in results:
             data = {
-                "actionState": "Succeeded" if succeeded else "Failed",
+                "actionState": "Succeeded" if result.succeeded else "Failed",
                 "stateUpdateTimestamp": int(change.timestamp * 1000),
-                "notificationResource": arn,
+                "notificationResource": result.arn,
             }
-            if published is not None:
-                data["publishedMessage"] = published
-            if error is not None:
-                data["error"] = error
-            summary = (f"Successfully executed action {arn}" if succeeded
-                       else f"Failed to execute action {arn}")
-            items.append(HistoryItem(alarm.name, alarm.alarm_type, self.clock(), "Action", summary[:255],
+            if result.published is not None:
+                data["publishedMessage"] = result.published
+            if result.error is not None:
+                data["error"] = result.error
+            summary = (f"Successfully executed action {result.arn}" if result.succeeded
+                       else f"Failed to execute action {result.arn}")
+            items.append(HistoryItem(alarm.name, alarm.alarm_type, self.clock.now(), "Action", summary[:255],
                                      orjson.dumps(data).decode()))
-        if items:
-            self.store.add_history(items)
+        self.store.add_history(items)
 
     def _suppression(self, alarm: Alarm, now: float) -> tuple[str, str, float | None] | None:
         """Whether a composite entering a state now must hold its actions back, as
@@ -505,7 +626,7 @@ class AlarmEngine:
             self._run_actions(alarm, change)
 
     def expire_history(self) -> None:
-        self.store.expire_history(self.clock() - HISTORY_RETENTION_SECONDS)
+        self.store.expire_history(self.clock.now() - HISTORY_RETENTION_SECONDS)
 
 
 def _tick(period: int) -> int:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 
+from ...clock import SYSTEM_CLOCK, Clock
 from ...store.metrics import TIER_RETENTION_SECONDS, Metric, MetricKey, MetricStore, StoredAggregate
 from . import statistics
 from .statistics import Aggregate, Statistic
@@ -247,7 +247,7 @@ def align_start(start: int, period: int, now: int) -> int:
 class MetricData:
     """Reads and writes metric data through the metric store."""
 
-    def __init__(self, store: MetricStore, clock=time.time) -> None:
+    def __init__(self, store: MetricStore, clock: Clock = SYSTEM_CLOCK) -> None:
         self.store = store
         self.clock = clock
         self._metric_ids: dict[MetricKey, int] = {}
@@ -262,12 +262,12 @@ class MetricData:
             (key, tier, start, unit, to_stored(aggregate))
             for key, tier, start, unit, aggregate in aggregate_slots(samples)
         ]
-        ids = self.store.put(rows, int(self.clock()))
+        ids = self.store.put(rows, int(self.clock.now()))
         self._metric_ids.update(ids)
         return ids
 
     def compact(self) -> None:
-        self.store.compact(merge_stored, int(self.clock()))
+        self.store.compact(merge_stored, int(self.clock.now()))
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -327,7 +327,7 @@ class MetricData:
         Sub-minute periods only cover the last three hours, the 1-second tier's retention (§7.2:
         "Data points with a period of less than 60 seconds are available for 3 hours").
         """
-        horizon = int(self.clock()) - TIER_RETENTION_SECONDS[1]
+        horizon = int(self.clock.now()) - TIER_RETENTION_SECONDS[1]
         start = max(start, horizon)
         if start >= end:
             return []
