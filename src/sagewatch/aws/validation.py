@@ -364,11 +364,28 @@ def java_pattern(text: str) -> re.Pattern | None:
     Python's ``re`` reads nearly all of them; the few it cannot (Unicode classes such as
     ``\\p{L}``) are translated to a class that holds at least every character of theirs, never
     fewer, because an over-strict check would refuse valid requests.
+
+    A pattern with a documented sagewatch extension (``PATTERN_EXTENSIONS``) also accepts what
+    the extension admits; messages still quote the model's pattern.
     """
+    source = _unicode_classes_widened(text)
+    extension = PATTERN_EXTENSIONS.get(text)
+    if extension is not None:
+        source = f"(?:{source})|(?:{extension})"
     try:
-        return re.compile(_unicode_classes_widened(text), re.DOTALL)
+        return re.compile(source, re.DOTALL)
     except re.error:
         return None
+
+
+# Values sagewatch accepts beyond a model pattern, keyed by the pattern's text (a documented
+# extension: docs/compatibility.md). SageMaker's S3 URIs (botocore:sagemaker S3Uri, S3OutputPath
+# and the other URI shapes with this pattern) admit only s3:// and https://; sagewatch also reads
+# and writes local directories and files, named by file:// URIs (RFC 8089: file:///abs/path or
+# file://host/abs/path), for job inputs, outputs and model artifacts (issue 9, "Data").
+PATTERN_EXTENSIONS = {
+    "(https|s3)://([^/]+)/?(.*)": "file://[^/]*/.*",
+}
 
 
 # What each Unicode class of a Java pattern becomes, as the inside of a character class. Letters,
