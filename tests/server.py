@@ -55,10 +55,14 @@ def wait_until_serving(process: subprocess.Popen, url: str, name: str, log_path:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, extra_args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.extra_args = extra_args
+        # Variables added to this test process's environment for the server (and so for the jobs
+        # it runs), e.g. AWS_ENDPOINT_URL_S3 pointing at an S3-compatible test server.
+        self.server_env = dict(env or {})
         self.process: subprocess.Popen | None = None
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
 
@@ -72,7 +76,7 @@ class ServerProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sagewatch", "server", "--port", str(self.port),
              "--data-dir", str(self.data_dir), *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.server_env},
         )
         wait_until_serving(self.process, f"{self.endpoint}/_sagewatch/health", "sagewatch",
                            self.log_path, timeout=30)
