@@ -1,0 +1,155 @@
+"""The process runner: each instance is a process tree on this machine, under the agent.
+
+The agent is started in a session of its own (``start_new_session``), so it outlives the server:
+a server that is restarted or killed leaves its instances running and their agents spooling, and
+the next server re-adopts them from the handle alone. The agent puts the command in a process
+group of its own; ``stop`` signals the agent, which signals that group (design: "The agent").
+Whatever the agent itself prints (not the instance's output, which it ships) goes to
+``<state_dir>/agent.log``.
+
+A handle is ``{"runner", "agent_pid", "agent_started", "boot_id", "state_dir"}``. The start time
+(from /proc) and the boot id tell the agent apart from an unrelated process that got its pid after
+it died, or after the machine restarted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from .base import InstanceExit, InstanceSpec
+
+AGENT_MODULE = "sagewatch.agent"
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _started(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), or None
+    when there is no such process or it is a zombie (it has ended; only its parent can reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces: split after its end.
+    fields = stat[stat.rindex(")") + 2:].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
+
+
+def read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class ProcessRunner:
+    name = "process"
+
+    def __init__(self, python: str = sys.executable) -> None:
+        # The interpreter that runs the agent: the server's own, which has sagewatch installed
+        # (a job's configured Python need not have it).
+        self.python = python
+        # Agents this server started are its children: poll them so they do not linger as zombies.
+        self._children: dict[int, subprocess.Popen] = {}
+
+    # -- launching ------------------------------------------------------------------------------
+
+    def agent_command(self, spec: InstanceSpec, command: list[str]) -> list[str]:
+        argv = [
+            self.python, "-m", AGENT_MODULE,
+            "--endpoint", spec.endpoint, "--region", spec.region,
+            "--log-group", spec.log_group, "--log-stream", spec.log_stream,
+            "--metric-namespace", spec.metric_namespace, "--host", spec.metric_host,
+            "--state-dir", str(spec.state_dir),
+            "--stop-grace", f"{spec.stop_grace_seconds:g}",
+            # DiskUtilization is of the volume that holds the instance's /opt/ml (reference §2.1).
+            "--disk-path", str(spec.ml_root),
+        ]
+        if spec.gpus:
+            argv += ["--gpus", ",".join(str(g) for g in spec.gpus)]
+        return [*argv, "--", *command]
+
+    def environment(self, spec: InstanceSpec) -> dict[str, str]:
+        """The server's environment with the instance's variables on top (base.InstanceSpec.env)."""
+        return {**os.environ, **spec.env}
+
+    def launch(self, spec: InstanceSpec) -> dict:
+        return self._start(spec, spec.command, self.environment(spec))
+
+    def _start(self, spec: InstanceSpec, command: list[str], env: dict[str, str]) -> dict:
+        state_dir = Path(spec.state_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        cwd = spec.workdir or str(spec.ml_root)
+        with open(state_dir / "agent.log", "ab") as agent_log:
+            child = subprocess.Popen(
+                self.agent_command(spec, command), env=env, cwd=cwd,
+                stdin=subprocess.DEVNULL, stdout=agent_log, stderr=subprocess.STDOUT,
+                start_new_session=True, close_fds=True,
+            )
+        self._children[child.pid] = child
+        return {"runner": self.name, "agent_pid": child.pid, "agent_started": _started(child.pid),
+                "boot_id": _boot_id(), "state_dir": str(state_dir)}
+
+    # -- watching -------------------------------------------------------------------------------
+
+    def _agent_alive(self, handle: dict) -> bool:
+        pid = handle["agent_pid"]
+        child = self._children.get(pid)
+        if child is not None and child.poll() is not None:
+            self._children.pop(pid, None)
+            return False
+        if handle.get("boot_id") and handle["boot_id"] != _boot_id():
+            return False  # the machine restarted: that pid is someone else now
+        started = _started(pid)
+        if started is None:
+            return False
+        return handle.get("agent_started") in (None, started)
+
+    def poll(self, handle: dict) -> InstanceExit | None:
+        exit_file = Path(handle["state_dir"]) / "exit.json"
+        ended = read_json(exit_file)
+        if ended is None:
+            if self._agent_alive(handle):
+                return None
+            # The agent may have written exit.json between the two looks.
+            ended = read_json(exit_file)
+            if ended is None:
+                return InstanceExit(exit_code=None, signal=None, agent_lost=True)
+        self._children.pop(handle["agent_pid"], None)
+        return InstanceExit(exit_code=ended.get("exit_code"), signal=ended.get("signal"))
+
+    # -- stopping -------------------------------------------------------------------------------
+
+    def _signal_agent(self, handle: dict, signum: int) -> None:
+        if self._agent_alive(handle):
+            try:
+                os.kill(handle["agent_pid"], signum)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, handle: dict) -> None:
+        self._signal_agent(handle, signal.SIGTERM)
+
+    def kill(self, handle: dict) -> None:
+        started = read_json(Path(handle["state_dir"]) / "agent.json") or {}
+        group, child = started.get("child_pgid"), started.get("child_pid")
+        try:
+            # Only while the command's leader still leads that group: a group id, like a pid, is
+            # reused once everything in it has ended.
+            if group and child and os.getpgid(child) == group:
+                os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._signal_agent(handle, signal.SIGKILL)
