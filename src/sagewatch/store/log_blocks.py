@@ -8,6 +8,12 @@ messages concatenated. Writing a batch is then one insert, whatever its size, an
 block for a term is one C-speed ``bytes.find`` pass over its messages rather than a call per
 event.
 
+Small blocks of a stream are later merged into larger ones (``merge_blocks``; the store decides
+which, see ``MergePlan``), within the same limits, so a job that ships a handful of lines every
+100 ms does not leave its stream as thousands of tiny blocks. A merged block keeps every event's
+id and timestamp, and carries a fifth array: each event's ingestion time (a single-request block
+has one for all its events).
+
 Order: every event has a key (timestamp, event id); ids are assigned at ingestion and increase
 with it, so keys are unique and every listing is totally ordered. Events within a block are in key
 order (a request's events are chronological). Blocks of a stream may overlap in time (parallel
@@ -18,14 +24,27 @@ merge reaches its first timestamp.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 # No accepted batch spans more than 24 hours, so a block that holds events at or after time t
-# starts no earlier than t - MAX_BLOCK_SPAN_MS. Reads use this to bound their index scans.
+# starts no earlier than t - MAX_BLOCK_SPAN_MS. Reads use this to bound their index scans, and
+# merging keeps every merged block within it too.
 MAX_BLOCK_SPAN_MS = 24 * 3600 * 1000
+# What one PutLogEvents request may carry (botocore:logs:PutLogEvents, aws-behaviour.md §6.2:
+# 10,000 events, 1,048,576 bytes counting 26 bytes per event): a merged block is never larger
+# than a block one request could have written, so no read pays more for one block than before.
+MAX_BLOCK_EVENTS = 10_000
+MAX_BLOCK_STORED_BYTES = 1_048_576
+# Stored bytes are message bytes plus 26 per event, as AWS counts a batch's size (§6.2).
+EVENT_OVERHEAD_BYTES = 26
+# A merged block spans at most an hour (a request's block may span 24): retention deletes whole
+# blocks once their newest event expires, so this bounds how long expired events linger in
+# storedBytes (AWS itself deletes expired events lazily, "typically ... up to 72 hours", §6.1).
+MAX_MERGED_SPAN_MS = 3600 * 1000
 
 EventRow = tuple[int, int, int, int, str]  # (timestamp, id, stream id, ingestion time, message)
 
@@ -44,15 +63,20 @@ class BlockInfo:
 class Block:
     """A decoded block."""
 
-    __slots__ = ("info", "timestamps", "ids", "ends", "messages", "size")
+    __slots__ = ("info", "timestamps", "ids", "ends", "messages", "ingestion_times", "size")
 
-    def __init__(self, info: BlockInfo, timestamps: bytes, ids: bytes, ends: bytes, messages: bytes):
+    def __init__(self, info: BlockInfo, timestamps: bytes, ids: bytes, ends: bytes, messages: bytes,
+                 ingestion_times: bytes | None = None):
         self.info = info
         self.timestamps = np.frombuffer(timestamps, dtype="<i8")
         self.ids = np.frombuffer(ids, dtype="<i8")
         self.ends = np.frombuffer(ends, dtype="<u4")
         self.messages = messages
-        self.size = len(timestamps) + len(ids) + len(ends) + len(messages)
+        # None: every event was ingested at info.ingestion_time (one request's block).
+        self.ingestion_times = (np.frombuffer(ingestion_times, dtype="<i8")
+                                if ingestion_times is not None else None)
+        self.size = (len(timestamps) + len(ids) + len(ends) + len(messages)
+                     + (len(ingestion_times) if ingestion_times is not None else 0))
 
     def __len__(self) -> int:
         return int(self.timestamps.size)
@@ -61,31 +85,40 @@ class Block:
         start = int(self.ends[index - 1]) if index else 0
         return self.messages[start:int(self.ends[index])].decode("utf-8")
 
+    def ingestion_time(self, index: int) -> int:
+        times = self.ingestion_times
+        return self.info.ingestion_time if times is None else int(times[index])
+
     def row(self, index: int) -> EventRow:
-        info = self.info
-        return (int(self.timestamps[index]), int(self.ids[index]), info.stream_id,
-                info.ingestion_time, self.message(index))
+        return (int(self.timestamps[index]), int(self.ids[index]), self.info.stream_id,
+                self.ingestion_time(index), self.message(index))
 
     def rows(self, indexes: np.ndarray) -> list[EventRow]:
         """Rows of many events at once (the common case: one block's run)."""
-        stream_id, ingestion_time = self.info.stream_id, self.info.ingestion_time
+        stream_id = self.info.stream_id
         messages = self.messages
         ends = self.ends[indexes].tolist()
         starts = np.where(indexes > 0, self.ends[np.maximum(indexes - 1, 0)], 0).tolist()
+        if self.ingestion_times is None:
+            ingestion_times = itertools.repeat(self.info.ingestion_time)
+        else:
+            ingestion_times = self.ingestion_times[indexes].tolist()
         return [
             (timestamp, event_id, stream_id, ingestion_time, messages[start:end].decode("utf-8"))
-            for timestamp, event_id, start, end in zip(
-                self.timestamps[indexes].tolist(), self.ids[indexes].tolist(), starts, ends
+            for timestamp, event_id, ingestion_time, start, end in zip(
+                self.timestamps[indexes].tolist(), self.ids[indexes].tolist(), ingestion_times,
+                starts, ends,
             )
         ]
 
     def index_at(self, key: tuple[int, int]) -> int:
         """The first index whose (timestamp, id) is >= key."""
         timestamp, event_id = key
-        index = int(np.searchsorted(self.timestamps, timestamp, side="left"))
-        while index < len(self) and self.timestamps[index] == timestamp and self.ids[index] < event_id:
-            index += 1
-        return index
+        start = int(np.searchsorted(self.timestamps, timestamp, side="left"))
+        stop = int(np.searchsorted(self.timestamps, timestamp, side="right"))
+        # Ids ascend among events of one timestamp (key order), and a merged block of a busy
+        # stream can hold thousands of them: a second search, not a walk.
+        return start + int(np.searchsorted(self.ids[start:stop], event_id, side="left"))
 
     def positions(self, low: tuple[int, int], high: tuple[int, int], forward: bool,
                   candidates: np.ndarray | None) -> np.ndarray:
@@ -227,3 +260,181 @@ def merge(
             nxt = int(positions[p + 1])
             heapq.heappush(heap, (sign * int(block.timestamps[nxt]), sign * int(block.ids[nxt]),
                                   order, block, positions, p + 1))
+
+
+class BlockVanished(Exception):
+    """A block listed by a read was gone when the read came to load it (merged or deleted)."""
+
+
+def merge_resuming(
+    list_blocks: Callable[[tuple[int, int], tuple[int, int]], Iterable[BlockInfo]],
+    load: Callable[[BlockInfo], Block | None],
+    *,
+    low: tuple[int, int],
+    high: tuple[int, int],
+    forward: bool,
+    prefilter: tuple | None = None,
+) -> Iterator[EventRow]:
+    """``merge`` over the blocks ``list_blocks(low, high)`` names, surviving block merges.
+
+    A read lists its blocks, then loads each when the merge reaches it; a merge of small blocks
+    that commits in between replaces listed blocks by one the listing does not name. Events are
+    never lost that way: when a listed block is gone, the read lists again from just past the
+    last event it returned (positions are keys, and a merge keeps every key), so it goes on with
+    the merged block, and with none of a deleted one. No event is skipped or repeated.
+    """
+    while True:
+        def strict(info: BlockInfo) -> Block:
+            block = load(info)
+            if block is None:
+                raise BlockVanished(info.id)
+            return block
+
+        listing = list_blocks(low, high)
+        try:
+            for row in merge(listing, strict, low=low, high=high, forward=forward,
+                             prefilter=prefilter):
+                yield row
+                if forward:
+                    low = (row[0], row[1] + 1)
+                else:
+                    high = (row[0], row[1])
+            return
+        except BlockVanished:
+            continue
+        finally:
+            close = getattr(listing, "close", None)
+            if close is not None:
+                close()  # a database listing holds a cursor (and its snapshot) until closed
+
+
+# -- merging small blocks into larger ones ---------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SmallBlock:
+    """What the store knows of a merge candidate without loading it."""
+
+    id: int
+    stream_id: int
+    min_timestamp: int
+    max_timestamp: int
+    event_count: int
+    stored_bytes: int
+
+
+def merge_runs(candidates: Iterable[SmallBlock]) -> list[list[SmallBlock]]:
+    """Group candidates into runs to merge, each within one stream and within what one request
+    could write (events, bytes) and within MAX_MERGED_SPAN_MS. ``candidates`` come in (stream id, first timestamp,
+    id) order: neighbours in time, so a merged block rarely overlaps another. Every candidate is
+    in exactly one run, in order; a run of one has nothing to merge with."""
+    runs: list[list[SmallBlock]] = []
+    run: list[SmallBlock] = []
+    events = stored = 0
+    first = last = 0
+    for block in candidates:
+        if run and (
+            block.stream_id != run[0].stream_id
+            or events + block.event_count > MAX_BLOCK_EVENTS
+            or stored + block.stored_bytes > MAX_BLOCK_STORED_BYTES
+            or max(last, block.max_timestamp) - min(first, block.min_timestamp) > MAX_MERGED_SPAN_MS
+        ):
+            runs.append(run)
+            run = []
+        if not run:
+            events = stored = 0
+            first, last = block.min_timestamp, block.max_timestamp
+        run.append(block)
+        events += block.event_count
+        stored += block.stored_bytes
+        first, last = min(first, block.min_timestamp), max(last, block.max_timestamp)
+    if run:
+        runs.append(run)
+    return runs
+
+
+@dataclass(slots=True)
+class NewBlock:
+    """A block made from stored ones (merged or trimmed): its events keep their ids,
+    timestamps and ingestion times."""
+
+    min_timestamp: int
+    max_timestamp: int
+    event_count: int
+    last_event_id: int
+    stored_bytes: int
+    ingestion_time: int  # the newest of its events' (the block-level column)
+    timestamps: bytes
+    ids: bytes
+    ends: bytes
+    messages: bytes
+    ingestion_times: bytes | None
+
+    def row(self) -> tuple:
+        """The columns after (group_id, stream_id), in log_blocks order."""
+        return (self.ingestion_time, self.min_timestamp, self.max_timestamp, self.event_count,
+                self.last_event_id, self.stored_bytes, self.timestamps, self.ids, self.ends,
+                self.messages, self.ingestion_times)
+
+
+def trimmed(block: Block, cutoff: int) -> NewBlock | None:
+    """The block without its events older than ``cutoff`` (None: nothing is left)."""
+    keep = int(np.searchsorted(block.timestamps, cutoff, side="left"))
+    if keep >= len(block):
+        return None
+    start = int(block.ends[keep - 1]) if keep else 0
+    messages = block.messages[start:]
+    times = block.ingestion_times
+    return NewBlock(
+        min_timestamp=int(block.timestamps[keep]),
+        max_timestamp=int(block.timestamps[-1]),
+        event_count=len(block) - keep,
+        last_event_id=int(block.ids[keep:].max()),
+        stored_bytes=len(messages) + EVENT_OVERHEAD_BYTES * (len(block) - keep),
+        ingestion_time=block.info.ingestion_time if times is None else int(times[keep:].max()),
+        timestamps=block.timestamps[keep:].tobytes(),
+        ids=block.ids[keep:].tobytes(),
+        ends=(block.ends[keep:].astype(np.int64) - start).astype("<u4").tobytes(),
+        messages=messages,
+        ingestion_times=None if times is None else times[keep:].tobytes(),
+    )
+
+
+def merge_blocks(blocks: list[Block], stored_bytes: int) -> NewBlock:
+    """One block holding every event of ``blocks``, in key order; ``stored_bytes`` is theirs
+    summed (the group's storedBytes does not change)."""
+    timestamps = np.concatenate([b.timestamps for b in blocks])
+    ids = np.concatenate([b.ids for b in blocks])
+    ingestion = np.concatenate([
+        b.ingestion_times if b.ingestion_times is not None
+        else np.full(len(b), b.info.ingestion_time, dtype="<i8")
+        for b in blocks
+    ])
+    # Each message's bounds in the blocks' messages laid end to end.
+    offsets = np.cumsum([0] + [len(b.messages) for b in blocks[:-1]])
+    ends = np.concatenate([b.ends.astype(np.int64) + offset for b, offset in zip(blocks, offsets)])
+    joined = b"".join(b.messages for b in blocks)
+    order = np.lexsort((ids, timestamps))
+    if np.array_equal(order, np.arange(order.size)):
+        # The usual case: the blocks follow each other in time, and the concatenation is sorted.
+        messages, new_ends = joined, ends
+    else:
+        # Overlapping blocks (two writers, a late batch): messages move with their events.
+        starts = np.concatenate(([0], ends[:-1]))
+        starts, ends = starts[order].tolist(), ends[order].tolist()
+        messages = b"".join(joined[s:e] for s, e in zip(starts, ends))
+        new_ends = np.cumsum(np.asarray(ends) - np.asarray(starts))
+        timestamps, ids, ingestion = timestamps[order], ids[order], ingestion[order]
+    return NewBlock(
+        min_timestamp=int(timestamps[0]),
+        max_timestamp=int(timestamps[-1]),
+        event_count=int(timestamps.size),
+        last_event_id=int(ids.max()),
+        stored_bytes=stored_bytes,
+        ingestion_time=int(ingestion.max()),
+        timestamps=np.ascontiguousarray(timestamps, dtype="<i8").tobytes(),
+        ids=np.ascontiguousarray(ids, dtype="<i8").tobytes(),
+        ends=np.asarray(new_ends, dtype="<u4").tobytes(),
+        messages=messages,
+        ingestion_times=np.ascontiguousarray(ingestion, dtype="<i8").tobytes(),
+    )

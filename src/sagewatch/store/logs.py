@@ -90,3 +90,9 @@ class LogStore:
     ) -> Iterator[EventRow]:
         """Events of a group with low <= (timestamp, id) < high, in (timestamp, id) order, that
         satisfy the prefilter (a superset of what the caller wants; it filters exactly)."""
+
+    # -- upkeep -----------------------------------------------------------------------------------
+    def merge_small_blocks(self, budget: int = 4096) -> int:
+        """Merge small adjacent blocks of a stream into larger ones, examining at most
+        ``budget`` candidates; returns how many blocks were merged away (0: nothing to do).
+        Event ids, timestamps, ingestion times, tokens and storedBytes are unchanged."""

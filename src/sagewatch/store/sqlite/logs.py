@@ -8,7 +8,10 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
 from .. import Conflict, Gone
-from ..log_blocks import MAX_BLOCK_SPAN_MS, Block, BlockInfo, EventRow, encode, merge
+from ..log_blocks import (
+    MAX_BLOCK_SPAN_MS, Block, BlockInfo, EventRow, SmallBlock, encode, merge_blocks, merge_resuming,
+    merge_runs, trimmed,
+)
 from ..logs import LogGroup, LogStore, LogStream
 from .database import Database
 from .tags import SQLiteTagStore
@@ -16,6 +19,12 @@ from .tags import SQLiteTagStore
 _BLOCK_INFO = "id, stream_id, ingestion_time, min_timestamp, max_timestamp"
 # Decoded blocks kept for paging readers (a tail or a paginated filter reads a block many times).
 _BLOCK_CACHE_BYTES = 48 * 1024 * 1024
+# A block worth merging with its neighbours: under a tenth of the events and an eighth of the
+# bytes one request may write. A merged block usually ends up past this, and then it is left
+# alone, so an event is rewritten a few times at most however long its stream grows. The
+# partial index log_blocks_small (migration 5) has exactly this condition; SQLite uses it only
+# for queries whose WHERE says the same.
+_SMALL_BLOCK = "event_count < 1000 AND stored_bytes < 131072"
 
 _GROUP_COLUMNS = (
     "id, name, creation_time, retention_days, kms_key_id, log_group_class, "
@@ -47,6 +56,13 @@ class SQLiteLogStore(LogStore):
         self._cache: OrderedDict[int, Block] = OrderedDict()
         self._cache_bytes = 0
         self._cache_lock = threading.Lock()
+        # Counts _forget calls: a block read from the database while one ran may be one it just
+        # dropped, and is then returned to its reader but not cached.
+        self._cache_epoch = 0
+        # Where the merge of small blocks goes on: the (stream id, first timestamp, block id) of
+        # the last candidate examined; None: from the start.
+        self._merge_cursor: tuple[int, int, int] | None = None
+        self._merge_lock = threading.Lock()
 
     # -- log groups -------------------------------------------------------------------------------
 
@@ -98,20 +114,73 @@ class SQLiteLogStore(LogStore):
 
     def delete_log_group(self, group: LogGroup, arn: str) -> None:
         with self.database.write() as db:
-            self._forget(db.execute("DELETE FROM log_blocks WHERE group_id = ? RETURNING id",
-                                    (group.id,)))
+            deleted = _ids(db.execute("DELETE FROM log_blocks WHERE group_id = ? RETURNING id",
+                                      (group.id,)))
             db.execute("DELETE FROM log_streams WHERE group_id = ?", (group.id,))
             db.execute("DELETE FROM log_groups WHERE id = ?", (group.id,))
             db.execute("DELETE FROM tags WHERE arn = ?", (arn,))
+        self._forget(deleted)
 
     def set_retention(self, group_id: int, days: int | None) -> None:
+        """Events expired under the old policy stay gone under the new one, even those still
+        inside a block that straddled the cutoff (readers only hid them, bounding their reads
+        by the policy in force): such blocks are cut at the cutoff first."""
         with self.database.write() as db:
-            db.execute("UPDATE log_groups SET retention_days = ? WHERE id = ?", (days, group_id))
+            deleted = self._trim_expired(db, group_id)
+            # The mark is spent: events older than it may be written again under the new policy
+            # (up to 14 days old with none), and must not be cut by the next change.
+            db.execute("UPDATE log_groups SET retention_days = ?, expired_before = NULL WHERE id = ?",
+                       (days, group_id))
+        self._forget(deleted)
+
+    def _trim_expired(self, db: sqlite3.Connection, group_id: int) -> list[int]:
+        """Rewrite each block of the group holding events older than the last cutoff applied
+        without them (a new block: ids name contents, see _forget), and free their bytes.
+        Straddling blocks are few (one or two a stream), and policies change rarely."""
+        row = db.execute("SELECT expired_before FROM log_groups WHERE id = ?", (group_id,)).fetchone()
+        cutoff = row[0] if row else None
+        if cutoff is None:
+            return []
+        rows = db.execute(
+            f"SELECT {_BLOCK_INFO}, stored_bytes, timestamps, event_ids, ends, messages, "
+            "ingestion_times FROM log_blocks WHERE group_id = ? AND min_timestamp < ?",
+            (group_id, cutoff),
+        ).fetchall()
+        if not rows:
+            return []
+        freed = 0
+        for row in rows:
+            block = Block(BlockInfo(*row[:5]), *row[6:])
+            kept = trimmed(block, cutoff)
+            freed += row[5] - (kept.stored_bytes if kept is not None else 0)
+            if kept is not None:
+                db.execute(
+                    "INSERT INTO log_blocks (group_id, stream_id, ingestion_time, min_timestamp, "
+                    "max_timestamp, event_count, last_event_id, stored_bytes, timestamps, "
+                    "event_ids, ends, messages, ingestion_times) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (group_id, block.info.stream_id, *kept.row()),
+                )
+        deleted = _ids(db.execute(
+            "DELETE FROM log_blocks WHERE group_id = ? AND min_timestamp < ? RETURNING id",
+            (group_id, cutoff)))
+        db.execute("UPDATE log_groups SET stored_bytes = MAX(stored_bytes - ?, 0) WHERE id = ?",
+                   (freed, group_id))
+        db.execute(
+            "UPDATE log_streams SET first_event_timestamp = (SELECT MIN(min_timestamp) FROM "
+            "log_blocks WHERE stream_id = log_streams.id) WHERE group_id = ? AND "
+            "first_event_timestamp < ?",
+            (group_id, cutoff),
+        )
+        return deleted
 
     def expire_events(self, group_id: int, older_than: int) -> int:
         """Delete the blocks whose every event is older than ``older_than``; readers never see
-        the older events of a block that straddles it (they bound their reads by retention)."""
+        the older events of a block that straddles it (they bound their reads by retention,
+        and ``set_retention`` cuts such blocks before the bound moves back)."""
         with self.database.write() as db:
+            db.execute("UPDATE log_groups SET expired_before = MAX(COALESCE(expired_before, ?), ?) "
+                       "WHERE id = ?", (older_than, older_than, group_id))
             stored, count = db.execute(
                 "SELECT COALESCE(SUM(stored_bytes), 0), COALESCE(SUM(event_count), 0) FROM log_blocks "
                 "WHERE group_id = ? AND max_timestamp < ?",
@@ -119,7 +188,7 @@ class SQLiteLogStore(LogStore):
             ).fetchone()
             if not count:
                 return 0
-            self._forget(db.execute(
+            deleted = _ids(db.execute(
                 "DELETE FROM log_blocks WHERE group_id = ? AND max_timestamp < ? RETURNING id",
                 (group_id, older_than)))
             db.execute("UPDATE log_groups SET stored_bytes = MAX(stored_bytes - ?, 0) WHERE id = ?",
@@ -131,6 +200,7 @@ class SQLiteLogStore(LogStore):
                 "first_event_timestamp < ?",
                 (group_id, older_than),
             )
+        self._forget(deleted)
         return count
 
     def log_groups_with_retention(self) -> list[LogGroup]:
@@ -194,13 +264,14 @@ class SQLiteLogStore(LogStore):
                 "SELECT COALESCE(SUM(stored_bytes), 0) FROM log_blocks WHERE stream_id = ?",
                 (stream.id,),
             ).fetchone()[0]
-            self._forget(db.execute("DELETE FROM log_blocks WHERE stream_id = ? RETURNING id",
-                                    (stream.id,)))
+            deleted = _ids(db.execute("DELETE FROM log_blocks WHERE stream_id = ? RETURNING id",
+                                      (stream.id,)))
             db.execute("DELETE FROM log_streams WHERE id = ?", (stream.id,))
             db.execute(
                 "UPDATE log_groups SET stored_bytes = MAX(stored_bytes - ?, 0) WHERE id = ?",
                 (stored, stream.group_id),
             )
+        self._forget(deleted)
 
     # -- log events -------------------------------------------------------------------------------
 
@@ -244,8 +315,11 @@ class SQLiteLogStore(LogStore):
         rows = []
         if limit <= 0:
             return rows
-        for row in merge(self._blocks("stream_id", stream_id, None, start, end, forward), self._load,
-                         low=start, high=end, forward=forward):
+
+        def listing(low, high):
+            return self._blocks("stream_id", stream_id, None, low, high, forward)
+
+        for row in merge_resuming(listing, self._load, low=start, high=end, forward=forward):
             rows.append(row)
             if len(rows) >= limit:
                 break
@@ -254,8 +328,74 @@ class SQLiteLogStore(LogStore):
     def scan_group(
         self, group_id, *, stream_ids, low, high, descending, prefilter, batch
     ) -> Iterator[EventRow]:
-        return merge(self._blocks("group_id", group_id, stream_ids, low, high, not descending),
-                     self._load, low=low, high=high, forward=not descending, prefilter=prefilter)
+        def listing(low, high):
+            return self._blocks("group_id", group_id, stream_ids, low, high, not descending)
+
+        return merge_resuming(listing, self._load, low=low, high=high, forward=not descending,
+                              prefilter=prefilter)
+
+    # -- merging small blocks ---------------------------------------------------------------------
+
+    def merge_small_blocks(self, budget: int = 4096) -> int:
+        """Merge runs of a stream's small blocks, examining at most ``budget`` of them, and
+        return how many blocks were merged into others (0: nothing left to do here; the next
+        call goes on where this one stopped, and starts over after the last stream).
+
+        Each run is merged in one transaction: the merged block is inserted and its sources
+        deleted together, so a crash leaves either the sources or the merged block, never both
+        or neither. Readers are unaffected: a merged block keeps every event's key (timestamp,
+        id), which is all a token or a read position holds, and its message bytes, so the
+        group's storedBytes is unchanged (the merged block's stored_bytes is its sources' sum).
+        A read that listed a source before the merge lists again (``merge_resuming``).
+        """
+        with self._merge_lock:
+            where, args = _SMALL_BLOCK, []
+            if self._merge_cursor is not None:
+                where += " AND (stream_id, min_timestamp, id) > (?, ?, ?)"
+                args += self._merge_cursor
+            rows = self.database.execute(
+                "SELECT id, stream_id, min_timestamp, max_timestamp, event_count, stored_bytes "
+                f"FROM log_blocks INDEXED BY log_blocks_small WHERE {where} "
+                "ORDER BY stream_id, min_timestamp, id LIMIT ?",
+                (*args, budget),
+            ).fetchall()
+            runs = merge_runs(SmallBlock(*row) for row in rows)
+            if len(rows) < budget:
+                self._merge_cursor = None
+            elif len(runs) > 1:
+                # The budget may have cut the last run short: it is examined whole next time.
+                first = runs.pop()[0]
+                self._merge_cursor = (first.stream_id, first.min_timestamp, first.id - 1)
+            else:
+                last = rows[-1]
+                self._merge_cursor = (last[1], last[2], last[0])
+            return sum(len(run) for run in runs if len(run) > 1 and self._merge_run(run))
+
+    def _merge_run(self, run: list[SmallBlock]) -> bool:
+        """Replace the run's blocks by one; False if one of them went meanwhile (a delete or a
+        retention sweep got there first: nothing is written)."""
+        ids = [block.id for block in run]
+        marks = ", ".join("?" * len(ids))
+        with self.database.write() as db:
+            rows = db.execute(
+                f"SELECT {_BLOCK_INFO}, group_id, stored_bytes, timestamps, event_ids, ends, "
+                f"messages, ingestion_times FROM log_blocks WHERE id IN ({marks}) "
+                "ORDER BY min_timestamp, id",
+                ids,
+            ).fetchall()
+            if len(rows) != len(ids):
+                return False
+            merged = merge_blocks([Block(BlockInfo(*row[:5]), *row[7:]) for row in rows],
+                                  stored_bytes=sum(row[6] for row in rows))
+            db.execute(
+                "INSERT INTO log_blocks (group_id, stream_id, ingestion_time, min_timestamp, "
+                "max_timestamp, event_count, last_event_id, stored_bytes, timestamps, event_ids, "
+                "ends, messages, ingestion_times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (rows[0][5], rows[0][1], *merged.row()),
+            )
+            db.execute(f"DELETE FROM log_blocks WHERE id IN ({marks})", ids)
+        self._forget(ids)
+        return True
 
     def _blocks(self, owner: str, owner_id: int, stream_ids, low, high, forward) -> Iterator[BlockInfo]:
         """The blocks of a stream or group that may hold keys in [low, high), in merge order."""
@@ -282,21 +422,25 @@ class SQLiteLogStore(LogStore):
             cursor.close()
 
     def _load(self, info: BlockInfo) -> Block | None:
-        """The decoded block, or None if it was deleted since the index scan listed it (a read
-        racing a delete or a retention sweep sees the block's events or none of them)."""
+        """The decoded block, or None if it was deleted or merged away since the index scan
+        listed it (the read then lists again from where it is: ``merge_resuming``)."""
         with self._cache_lock:
             block = self._cache.get(info.id)
             if block is not None:
                 self._cache.move_to_end(info.id)
                 return block
+            epoch = self._cache_epoch
         row = self.database.execute(
-            "SELECT timestamps, event_ids, ends, messages FROM log_blocks WHERE id = ?", (info.id,)
+            "SELECT timestamps, event_ids, ends, messages, ingestion_times FROM log_blocks "
+            "WHERE id = ?", (info.id,)
         ).fetchone()
         if row is None:
             return None
         block = Block(info, *row)
         with self._cache_lock:
-            if info.id not in self._cache:
+            # A _forget since the read above may have dropped this very block: not cached then,
+            # so the cache never keeps a block that is gone.
+            if self._cache_epoch == epoch and info.id not in self._cache:
                 self._cache[info.id] = block
                 self._cache_bytes += block.size
                 while self._cache_bytes > _BLOCK_CACHE_BYTES and len(self._cache) > 1:
@@ -304,12 +448,19 @@ class SQLiteLogStore(LogStore):
                     self._cache_bytes -= evicted.size
         return block
 
-    def _forget(self, deleted_ids: sqlite3.Cursor) -> None:
-        """Drop the cache entries of deleted blocks (ids are never reused, so this frees memory;
-        it is not what keeps a read correct)."""
-        ids = [row[0] for row in deleted_ids]
+    def _forget(self, ids: list[int]) -> None:
+        """Drop the cache entries of deleted or merged-away blocks, once their deletion is
+        committed (ids are never reused, so this frees memory; it is not what keeps a read
+        correct: an entry could only ever be served to a read whose listing named that very
+        block, which gets that block's events)."""
         with self._cache_lock:
+            self._cache_epoch += 1
             for block_id in ids:
                 evicted = self._cache.pop(block_id, None)
                 if evicted is not None:
                     self._cache_bytes -= evicted.size
+
+
+def _ids(cursor: sqlite3.Cursor) -> list[int]:
+    """The ids a ``DELETE ... RETURNING id`` deleted."""
+    return [row[0] for row in cursor]
