@@ -1,0 +1,221 @@
+"""Telemetry: every second, the instance's resource use as SageMaker names it.
+
+SageMaker's instance metrics (aws-behaviour.md §2.1), all in Percent, dimension ``Host``:
+
+- ``CPUUtilization``: "the sum of each individual CPU core's utilization", so 0-100 times the
+  number of cores. Here: the CPU time (user + system) the command's process tree used in the
+  second, over the second. The tree is the command and its descendants, found each sample; a
+  process that ended and was waited for by one of them is counted through its parent's
+  ``children_user/system`` times, so short-lived workers are not missed.
+- ``MemoryUtilization``: "% of memory used by the containers on an instance". Here: the
+  resident memory (RSS) of the tree over the machine's memory. RSS counts pages shared between
+  processes (forked data-loader workers) once per process, so it can read high; PSS would be
+  exact but costs reading every process's smaps each second.
+- ``DiskUtilization``: the used share of the file system holding ``--disk-path`` (as ``df``).
+- ``GPUUtilization`` and ``GPUMemoryUtilization``: "0-100 multiplied by the number of GPUs":
+  NVML's utilization rate and used/total memory of each of the instance's GPUs (``--gpus``,
+  NVML indices), summed. Only when GPUs were given and NVML (nvidia-ml-py) loads; the whole
+  device counts, whichever process uses it, as the instance owns its GPUs.
+
+psutil and pynvml are imported by the sampling thread, after the command has started, so they
+never delay it.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import sys
+import threading
+import time
+
+SAMPLE_SECONDS = 1.0
+# Samples kept while the server cannot be reached; beyond, the oldest go. A day of seconds is a
+# few MB; PutMetricData refuses data more than two weeks old anyway (aws-behaviour.md §7.1).
+MAX_SAMPLES = 24 * 3600
+
+
+class MetricSamples:
+    """Samples waiting for delivery: (epoch seconds, metric name, value), oldest first."""
+
+    def __init__(self, wake: threading.Event | None = None, max_samples: int = MAX_SAMPLES) -> None:
+        self.wake = wake or threading.Event()
+        self._lock = threading.Lock()
+        self._samples: collections.deque = collections.deque()
+        self._added: collections.deque = collections.deque()   # monotonic time of each sample
+        self.max_samples = max_samples
+        self.dropped = 0
+        self.closed = False
+
+    def add(self, at: float, values: dict[str, float]) -> None:
+        with self._lock:
+            self._samples.append((at, values))
+            self._added.append(time.monotonic())
+            while len(self._samples) > self.max_samples:
+                self._samples.popleft()
+                self._added.popleft()
+                self.dropped += 1
+        self.wake.set()
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+        self.wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._samples)
+
+    def due(self, now: float, flush_seconds: float) -> bool:
+        return bool(self._samples) and (self.closed or now - self._added[0] >= flush_seconds)
+
+    def next_due(self, now: float, flush_seconds: float) -> float:
+        added = self._added
+        return added[0] + flush_seconds - now if added else flush_seconds
+
+    def take(self, max_datums: int) -> list[tuple[float, str, float]]:
+        """The oldest samples, as datums, at most ``max_datums`` (whole samples only)."""
+        datums = []
+        with self._lock:
+            while self._samples and len(datums) + len(self._samples[0][1]) <= max_datums:
+                at, values = self._samples.popleft()
+                self._added.popleft()
+                datums.extend((at, name, value) for name, value in values.items())
+        return datums
+
+
+class ProcessTree:
+    """CPU and memory of a process and its descendants, sampled with psutil."""
+
+    def __init__(self, root_pid: int) -> None:
+        import psutil
+
+        self.psutil = psutil
+        self.root = psutil.Process(root_pid)
+        self.memory_total = psutil.virtual_memory().total
+        self.known: dict[int, psutil.Process] = {}
+        self.cpu: dict[int, float] = {}          # pid -> CPU seconds seen last sample
+        self.last_at: float | None = None
+
+    def sample(self) -> tuple[float, float] | None:
+        """(CPU percent summed over cores, memory percent) since the last call; None the first
+        time (CPU needs an interval) and once the root is gone."""
+        psutil = self.psutil
+        try:
+            processes = [self.root, *self.root.children(recursive=True)]
+        except psutil.Error:
+            return None
+        at = time.monotonic()
+        cpu_used = 0.0
+        rss = 0
+        seen: dict[int, float] = {}
+        for process in processes:
+            known = self.known.get(process.pid)
+            if known is None or known.create_time() != process.create_time():
+                self.known[process.pid] = known = process
+            try:
+                with known.oneshot():
+                    times = known.cpu_times()
+                    rss += known.memory_info().rss
+            except psutil.Error:
+                continue
+            total = times.user + times.system + times.children_user + times.children_system
+            seen[process.pid] = total
+            # A process new since the last sample used all its CPU time within the interval.
+            cpu_used += total - self.cpu.get(process.pid, 0.0)
+        for gone in set(self.known) - set(seen):
+            del self.known[gone]
+        self.cpu = seen
+        previous, self.last_at = self.last_at, at
+        if previous is None:
+            return None
+        return max(0.0, 100.0 * cpu_used / (at - previous)), 100.0 * rss / self.memory_total
+
+
+class Gpus:
+    """GPU utilization and memory use of the given NVML devices, summed."""
+
+    def __init__(self, indices: list[int]) -> None:
+        import pynvml
+
+        self.nvml = pynvml
+        pynvml.nvmlInit()
+        self.handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in indices]
+
+    def sample(self) -> tuple[float, float]:
+        utilization = memory = 0.0
+        for handle in self.handles:
+            utilization += self.nvml.nvmlDeviceGetUtilizationRates(handle).gpu
+            info = self.nvml.nvmlDeviceGetMemoryInfo(handle)
+            memory += 100.0 * info.used / info.total if info.total else 0.0
+        return utilization, memory
+
+    def close(self) -> None:
+        try:
+            self.nvml.nvmlShutdown()
+        except Exception:  # noqa: BLE001 - shutting down is best effort
+            pass
+
+
+class Telemetry(threading.Thread):
+    def __init__(self, root_pid: int, samples: MetricSamples, disk_path: str,
+                 gpus: list[int], interval: float = SAMPLE_SECONDS) -> None:
+        super().__init__(name="sagewatch-agent-telemetry", daemon=True)
+        self.root_pid = root_pid
+        self.samples = samples
+        self.disk_path = disk_path
+        self.gpu_indices = gpus
+        self.interval = interval
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        try:
+            tree = ProcessTree(self.root_pid)
+        except Exception as error:  # noqa: BLE001 - psutil missing, or the command already gone
+            if type(error).__name__ != "NoSuchProcess":
+                print(f"sagewatch-agent: no resource metrics: {error}", file=sys.stderr, flush=True)
+            return
+        gpus = None
+        if self.gpu_indices:
+            try:
+                gpus = Gpus(self.gpu_indices)
+            except Exception as error:  # noqa: BLE001 - no NVML, no driver, no such device
+                print(f"sagewatch-agent: no GPU metrics: {error}", file=sys.stderr, flush=True)
+        try:
+            tree.sample()
+            next_at = time.monotonic() + self.interval
+            while not self.stopping.wait(max(0.0, next_at - time.monotonic())):
+                next_at += self.interval
+                if next_at < time.monotonic():  # fell behind (suspended): do not catch up
+                    next_at = time.monotonic() + self.interval
+                values = self._sample(tree, gpus)
+                if values is None:
+                    return
+                self.samples.add(time.time(), values)
+        finally:
+            if gpus is not None:
+                gpus.close()
+
+    def _sample(self, tree: ProcessTree, gpus: Gpus | None) -> dict[str, float] | None:
+        measured = tree.sample()
+        if measured is None:
+            return None
+        cpu, memory = measured
+        values = {"CPUUtilization": cpu, "MemoryUtilization": memory}
+        try:
+            values["DiskUtilization"] = tree.psutil.disk_usage(self.disk_path).percent
+        except OSError:
+            pass
+        if gpus is not None:
+            try:
+                values["GPUUtilization"], values["GPUMemoryUtilization"] = gpus.sample()
+            except Exception:  # noqa: BLE001 - a GPU fallen off the bus: keep the others going
+                pass
+        return values
+
+
+def default_disk_path() -> str:
+    return os.getcwd()
