@@ -24,6 +24,7 @@ from msgspec import UNSET
 from ... import arns
 from ...store.alarms import Alarm, AlarmStore, HistoryItem
 from ...store.tags import TagStore
+from .. import tagging
 from ..base import Service, takes_records
 from ..errors import AWSError, Failure, query_path, serialization_error, validation_message
 from ..pagination import InvalidToken, check_digits, page_token, parse_page_token
@@ -552,7 +553,8 @@ class CloudWatchService(Service):
             # whose tags must not pass on to it. One transaction, so a crash cannot split them.
             new_tags = None
             if existing is None:
-                new_tags = (self.engine.arn(name), {t["Key"]: t["Value"] for t in tags or ()})
+                new_tags = (self.engine.arn(name), tagging.of_pairs(tags or ()))
+                tagging.check(tagging.CLOUDWATCH, new_tags[1])
             self.alarms.save_alarm(alarm, [history], tags=new_tags)
             self.engine.alarm_saved(alarm)
 
@@ -864,24 +866,26 @@ class CloudWatchService(Service):
         # that name). TagResource and UntagResource list ResourceNotFoundException
         # (botocore:cloudwatch:TagResource/UntagResource errors).
         with self.engine.changing():
-            if self.alarms.get_alarm(self._alarm_name_of(ResourceARN)) is None:
+            name = self._alarm_name_of(ResourceARN)
+            if self.alarms.get_alarm(name) is None:
                 raise _no_such_resource()
-            self.tags.set_tags(ResourceARN, {t["Key"]: t["Value"] for t in Tags})
+            tagging.add(tagging.CLOUDWATCH, self.tags, self.engine.arn(name), tagging.of_pairs(Tags))
         return {}
 
     def untag_resource(self, ResourceARN, TagKeys):
         with self.engine.changing():
-            if self.alarms.get_alarm(self._alarm_name_of(ResourceARN)) is None:
+            name = self._alarm_name_of(ResourceARN)
+            if self.alarms.get_alarm(name) is None:
                 raise _no_such_resource()
-            self.tags.remove_tags(ResourceARN, TagKeys)
+            tagging.remove(tagging.CLOUDWATCH, self.tags, self.engine.arn(name), TagKeys)
         return {}
 
     def list_tags_for_resource(self, ResourceARN):
         # The ARN of a deleted alarm lists no tags rather than failing: AWS answers 200 with an
         # empty list (as reported for this project from real AWS; no published source found, so
         # unconfirmed). Its tags went with it, so the list is empty.
-        self._alarm_name_of(ResourceARN)
-        return {"Tags": [{"Key": k, "Value": v} for k, v in sorted(self.tags.get_tags(ResourceARN).items())]}
+        arn = self.engine.arn(self._alarm_name_of(ResourceARN))
+        return {"Tags": [{"Key": k, "Value": v} for k, v in sorted(self.tags.get_tags(arn).items())]}
 
 
 # Where AWS's front end lists an enum in another order than the botocore model does (AWS-recorded:

@@ -15,6 +15,7 @@ from ... import arns
 from ...store import Conflict, Gone
 from ...store.logs import LogGroup, LogStore, LogStream
 from ...store.tags import TagStore
+from .. import tagging
 from ..base import Service
 from ..errors import AWSError, Failure, coral_path, serialization_error, validation_message
 from . import tokens
@@ -28,7 +29,6 @@ MAX_BATCH_BYTES = 1_048_576
 EVENT_OVERHEAD_BYTES = 26
 MAX_RESPONSE_BYTES = 1_048_576
 MAX_EVENTS_PER_PAGE = 10_000
-MAX_TAGS = 50
 MAX_NAME_LENGTH = 512
 MAX_EVENT_BYTES = 1_048_576
 HOUR_MS = 3_600_000
@@ -180,6 +180,8 @@ class LogsService(Service):
         self, logGroupName, kmsKeyId=None, tags=None, logGroupClass=None,
         deletionProtectionEnabled=None,
     ):
+        if tags:
+            tagging.check(tagging.LOGS, tags)
         try:
             self.store.create_log_group(
                 logGroupName,
@@ -335,12 +337,12 @@ class LogsService(Service):
 
     def tag_resource(self, resourceArn, tags):
         group = self._group_from_arn(resourceArn)
-        self._add_tags(self.group_arn(group.name), tags)
+        tagging.add(tagging.LOGS, self.tags, self.group_arn(group.name), tags)
         return {}
 
     def untag_resource(self, resourceArn, tagKeys):
         group = self._group_from_arn(resourceArn)
-        self.tags.remove_tags(self.group_arn(group.name), tagKeys)
+        tagging.remove(tagging.LOGS, self.tags, self.group_arn(group.name), tagKeys)
         return {}
 
     def list_tags_for_resource(self, resourceArn):
@@ -348,24 +350,15 @@ class LogsService(Service):
         return {"tags": self.tags.get_tags(self.group_arn(group.name))}
 
     def tag_log_group(self, logGroupName, tags):
-        self._add_tags(self.group_arn(self._group(logGroupName).name), tags)
+        tagging.add(tagging.LOGS, self.tags, self.group_arn(self._group(logGroupName).name), tags)
         return {}
 
     def untag_log_group(self, logGroupName, tags):
-        self.tags.remove_tags(self.group_arn(self._group(logGroupName).name), tags)
+        tagging.remove(tagging.LOGS, self.tags, self.group_arn(self._group(logGroupName).name), tags)
         return {}
 
     def list_tags_log_group(self, logGroupName):
         return {"tags": self.tags.get_tags(self.group_arn(self._group(logGroupName).name))}
-
-    def _add_tags(self, arn: str, tags: dict[str, str]) -> None:
-        existing = self.tags.get_tags(arn)
-        if len(existing.keys() | tags.keys()) > MAX_TAGS:
-            raise AWSError(
-                "TooManyTagsException",
-                f"A resource can have no more than {MAX_TAGS} tags.",
-            )
-        self.tags.set_tags(arn, tags)
 
     # -- log streams ------------------------------------------------------------------------------
 

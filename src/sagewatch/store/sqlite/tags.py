@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..tags import TagStore
+from ..tags import TagStore, TooManyTags
 from .database import Database
 
 
@@ -17,6 +17,14 @@ class SQLiteTagStore(TagStore):
 
     def set_tags(self, arn: str, tags: dict[str, str]) -> None:
         with self.database.write() as db:
+            self.set_tags_in(db, arn, tags)
+
+    def add_tags(self, arn: str, tags: dict[str, str], *, limit: int) -> None:
+        with self.database.write() as db:
+            held = {key for (key,) in db.execute("SELECT key FROM tags WHERE arn = ?", (arn,))}
+            count = len(held | tags.keys())
+            if count > limit:
+                raise TooManyTags(count)
             self.set_tags_in(db, arn, tags)
 
     @staticmethod
