@@ -56,6 +56,8 @@ def metric_number(text: str) -> float | None:
     magnitude = abs(value)
     if magnitude > _MAX_MAGNITUDE or 0 < magnitude < _MIN_MAGNITUDE:
         return None
+    if value == 0 and any(digit in "123456789" for digit in text.lower().split("e")[0]):
+        return None  # a nonzero value too small for a double (1e-400), far below CloudWatch's range
     return value
 
 

@@ -11,10 +11,12 @@ documented extension: aws/validation.py PATTERN_EXTENSIONS).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Protocol
 
+from ... import arns
 from ...regex import UserRegexError, compile_user_regex
 from ...store import Conflict, Gone
 from ...store.jobs import JobRecord, JobStore
@@ -95,6 +97,11 @@ class SageMakerService(Service):
             PROCESSING_JOB: frozenset(model.shape_for("DescribeProcessingJobResponse").members),
         }
 
+    def _now(self) -> float:
+        """The time, to the millisecond: AWS's job times have millisecond precision
+        ("CreationTime 11:10:50.603", reference §4.2)."""
+        return math.floor(self.clock() * 1000) / 1000
+
     # -- names and ARNs ------------------------------------------------------------------------
 
     def job_arn(self, kind: str, name: str) -> str:
@@ -102,7 +109,7 @@ class SageMakerService(Service):
         AWS writes it (ResourceInUse quotes "...:training-job/sagemaker-r-xgboost-00-12-38" for
         the job so named; aws/amazon-sagemaker-examples#3108), so names differing only in case
         are one job."""
-        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{_KINDS[kind][0]}/{name.lower()}"
+        return arns.build("sagemaker", f"{_KINDS[kind][0]}/{name.lower()}", self.region, self.account_id)
 
     def _job(self, kind: str, name: str) -> JobRecord:
         job = self.store.get(kind, name)
@@ -139,7 +146,7 @@ class SageMakerService(Service):
     def _create(self, kind: str, name: str, request: dict) -> JobRecord:
         tags = {tag["Key"]: tag.get("Value", "") for tag in request.pop("Tags", None) or []}
         arn = self.job_arn(kind, name)
-        job = new_job(kind, name, arn, request, self.clock())
+        job = new_job(kind, name, arn, request, self._now())
         try:
             self.store.create(job, tags)
         except Conflict:
@@ -438,7 +445,7 @@ class SageMakerService(Service):
             if job.status != "InProgress":
                 raise validation_error(
                     f"The request was rejected because the {_KINDS[kind][1]} job is in status {job.status}.")
-            begin_stopping(job, self.clock())
+            begin_stopping(job, self._now())
 
         try:
             job = self.store.update(kind, name, change)
@@ -453,10 +460,12 @@ class SageMakerService(Service):
         """The job an ARN names (exactly as its Create* answered it). Jobs are the only taggable
         SageMaker resources here; any other ARN, or one of a job that does not exist, is refused
         (wording unconfirmed)."""
-        prefix = f"arn:aws:sagemaker:{self.region}:{self.account_id}:"
-        resource, _, name = arn[len(prefix):].partition("/") if arn.startswith(prefix) else ("", "", "")
-        kind = _KIND_OF_RESOURCE.get(resource)
-        job = self.store.get(kind, name) if kind and name else None
+        try:
+            parsed = arns.parse(arn)
+        except arns.InvalidArn:
+            parsed = None
+        kind = _KIND_OF_RESOURCE.get(parsed.resource_type) if parsed else None
+        job = self.store.get(kind, parsed.resource_id) if kind else None
         if job is None or job.arn != arn:
             raise validation_error(f"Resource {arn} does not exist.")
         return job
