@@ -28,11 +28,11 @@ from .. import tagging
 from ..base import Service, takes_records
 from ..errors import AWSError, Failure, query_path, serialization_error, validation_message
 from ..pagination import InvalidToken, check_digits, page_token, parse_page_token
-from . import alarm_rule, queries, statistics
+from . import alarm_rule, metrics, queries, statistics
 from .alarm_evaluation import data_time
 from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine
 from .metrics import (
-    MetricData, MetricValue, Sample, Samples, align_start, dimensions_list, from_epoch, key_of_pairs, metric_key,
+    MetricValue, Sample, Samples, align_start, dimensions_list, from_epoch, key_of_pairs, metric_key,
 )
 from .statistics import StatisticError, parse_statistic
 
@@ -83,7 +83,7 @@ class CloudWatchService(Service):
     model_name = "cloudwatch"
 
     def __init__(
-        self, data: MetricData, alarms: AlarmStore, engine: AlarmEngine, tags: TagStore, *,
+        self, data: metrics.MetricData, alarms: AlarmStore, engine: AlarmEngine, tags: TagStore, *,
         region: str, account_id: str, clock: Callable[[], float] = time.time,
     ) -> None:
         self.data = data
