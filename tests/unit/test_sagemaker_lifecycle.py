@@ -99,3 +99,12 @@ def test_listeners_hear_every_change_and_one_that_fails_does_not_stop_the_rest()
     begin_stopping(job, 2.0)
     listeners.emit("InProgress", job)
     assert heard == [(None, "InProgress"), ("InProgress", "Stopping")]
+
+
+def test_max_runtime_defaults_to_a_day():
+    from sagewatch.services.sagemaker.jobs import max_runtime_seconds
+
+    job = _training()
+    assert max_runtime_seconds(job) == 86400
+    job.request["StoppingCondition"] = {"MaxRuntimeInSeconds": 5}
+    assert max_runtime_seconds(job) == 5

@@ -56,6 +56,11 @@ MESSAGES = {
     "MaxRuntimeExceeded": MAX_RUNTIME_MESSAGE,
 }
 
+# StoppingCondition.MaxRuntimeInSeconds when the request has none: "The default value is 1 day"
+# (botocore:sagemaker StoppingCondition; reference §3.1 "default 1 day, max 28 days"). Processing
+# jobs are given the same default (AWS's is not recorded).
+DEFAULT_MAX_RUNTIME_SECONDS = 86400
+
 # FailureReason and ExitMessage hold at most 1024 characters (botocore FailureReason,
 # ExitMessage; reference §3.1 "first 1024 characters").
 MAX_REASON_CHARS = 1024
@@ -126,6 +131,12 @@ def finish(job: JobRecord, status: str, secondary_status: str | None, message: s
         job.transitions.append({"Status": secondary, "StartTime": now, "EndTime": now,
                                 "StatusMessage": message or MESSAGES.get(secondary, "")})
         job.secondary_status = secondary
+
+
+def max_runtime_seconds(job: JobRecord) -> int:
+    """How long the job may run before it is stopped (Stopped / MaxRuntimeExceeded)."""
+    stopping = job.request.get("StoppingCondition") or {}
+    return stopping.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME_SECONDS
 
 
 def training_seconds(job: JobRecord) -> int | None:

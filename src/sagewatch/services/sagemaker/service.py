@@ -26,7 +26,8 @@ from ..base import Service
 from ..errors import AWSError, Failure, validation_message
 from ..pagination import InvalidToken, page_token, parse_page_token
 from .jobs import (
-    PROCESSING_JOB, TRAINING_JOB, JobStateListeners, begin_stopping, new_job, training_seconds,
+    DEFAULT_MAX_RUNTIME_SECONDS, PROCESSING_JOB, TRAINING_JOB, JobStateListeners, begin_stopping, new_job,
+    training_seconds,
 )
 
 
@@ -37,10 +38,6 @@ class JobRunner(Protocol):
 
     def stop(self, job: JobRecord) -> None: ...
 
-
-# StoppingCondition.MaxRuntimeInSeconds when the request has none: "The default value is 1 day"
-# (botocore:sagemaker StoppingCondition; reference §3.1 "default 1 day, max 28 days").
-DEFAULT_MAX_RUNTIME_SECONDS = 86400
 
 # ListTrainingJobs / ListProcessingJobs: "SortBy ... The default is CreationTime", "SortOrder ...
 # The default is Ascending" (botocore:sagemaker ListTrainingJobsRequest, ListProcessingJobsRequest).
