@@ -14,6 +14,7 @@ Prints the SDK's own output, then one line `SCENARIO-RESULT {json}` for the test
 """
 
 import json
+import logging
 import sys
 
 from sagemaker.train import ModelTrainer
@@ -21,6 +22,11 @@ from sagemaker.train.configs import Compute, InputData, SourceCode
 
 
 def main() -> None:
+    # v3 prints the job's lines through the `logging` module and, as a library, discards its
+    # records until the application configures logging (sagemaker/core/__init__.py attaches a
+    # NullHandler to "sagemaker", aws/sagemaker-python-sdk#4387); a user who wants to see them
+    # does this (or sets SAGEMAKER_ENABLE_RICH_LOGGING=1 for the rich console).
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout)
     image_uri, role, source_dir, training_uri = sys.argv[1:5]
     trainer = ModelTrainer(
         training_image=image_uri,
