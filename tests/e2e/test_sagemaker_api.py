@@ -441,7 +441,16 @@ def test_tags_add_list_delete(sagemaker, raw_sagemaker, jobs):
 
     too_many = [{"Key": f"k{i}", "Value": "v"} for i in range(49)]
     code, message, _ = error_of(lambda: raw_sagemaker.add_tags(ResourceArn=arn, Tags=too_many))
-    assert (code, message) == ("ResourceLimitExceeded", "A resource can have no more than 50 tags.")
+    assert (code, message) == ("ValidationException",
+                               "The number of tags (51) exceeds the limit of 50 tags per resource.")
+    # AWS's prefix is refused on adding and on removing (services/tagging.py).
+    code, message, _ = error_of(lambda: raw_sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "aws:x", "Value": ""}]))
+    assert (code, message) == ("ValidationException", "System prefix 'aws:' reserved for AWS usage in tag key: aws:x")
+    code, _, _ = error_of(lambda: raw_sagemaker.delete_tags(ResourceArn=arn, TagKeys=["aws:x"]))
+    assert code == "ValidationException"
+    code, _, _ = error_of(lambda: raw_sagemaker.create_training_job(
+        **jobs.training_request(unique(), Tags=[{"Key": "AWS:y", "Value": "v"}])))
+    assert code == "ValidationException"
 
     processing = unique("tags")
     jobs.processing(processing, Tags=[{"Key": "k", "Value": "v"}])

@@ -22,6 +22,7 @@ from ...store import Conflict, Gone
 from ...store.jobs import JobRecord, JobStore
 from ...store.tags import TagStore
 from ...aws.models import service_model
+from .. import tagging
 from ..base import Service
 from ..errors import AWSError, Failure, validation_message
 from ..pagination import InvalidToken, page_token, parse_page_token
@@ -49,7 +50,6 @@ DEFAULT_MAX_RESULTS = 10
 # ListTags: MaxResults is at least 50 (botocore ListTagsMaxResults); 50 tags is a resource's
 # limit (TagList max 50), so one default page holds them all.
 DEFAULT_TAG_PAGE = 50
-MAX_TAGS_PER_RESOURCE = 50  # botocore:sagemaker TagList (max 50); AWS tagging quota, 50 per resource
 
 # Processing containers' local paths "must begin with /opt/ml/processing/" (reference §3.3,
 # build-your-own-processing-container.html).
@@ -141,7 +141,8 @@ class SageMakerService(Service):
         return {"ProcessingJobArn": job.arn}
 
     def _create(self, kind: str, name: str, request: dict) -> JobRecord:
-        tags = {tag["Key"]: tag.get("Value", "") for tag in request.pop("Tags", None) or []}
+        tags = tagging.of_pairs(request.pop("Tags", None) or [])
+        tagging.check(tagging.SAGEMAKER, tags)
         arn = self.job_arn(kind, name)
         job = new_job(kind, name, arn, request, self._now())
         try:
@@ -469,18 +470,13 @@ class SageMakerService(Service):
 
     def add_tags(self, ResourceArn, Tags) -> dict:
         job = self._tagged_job(ResourceArn)
-        new = {tag["Key"]: tag.get("Value", "") for tag in Tags}
-        existing = self.tags.get_tags(job.arn)
-        if len(existing.keys() | new.keys()) > MAX_TAGS_PER_RESOURCE:
-            # Wording unconfirmed (the limit: botocore TagList, 50; AWS tagging quota).
-            raise AWSError("ResourceLimitExceeded",
-                           f"A resource can have no more than {MAX_TAGS_PER_RESOURCE} tags.")
-        self.tags.set_tags(job.arn, new)
+        new = tagging.of_pairs(Tags)
+        tagging.add(tagging.SAGEMAKER, self.tags, job.arn, new)
         return {"Tags": [{"Key": k, "Value": v} for k, v in new.items()]}
 
     def delete_tags(self, ResourceArn, TagKeys) -> dict:
         job = self._tagged_job(ResourceArn)
-        self.tags.remove_tags(job.arn, TagKeys)
+        tagging.remove(tagging.SAGEMAKER, self.tags, job.arn, TagKeys)
         return {}
 
     def list_tags(self, ResourceArn, NextToken=None, MaxResults=None) -> dict:
