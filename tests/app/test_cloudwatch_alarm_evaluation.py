@@ -1,52 +1,85 @@
-"""Alarms evaluated by the server with real time passing.
+"""Alarms evaluated by the real application as time passes, on a clock the tests move.
 
-Three groups, set up so that their waits overlap and the module takes about a minute:
+The application runs in process (tests/inprocess.py) on a ``FakeClock``: each test moves the
+clock through the moments the alarm engine has work due (every 10-second or minute tick, the end
+of a suppression period) and the engine evaluates at each, as it would while real time passed.
+After every request the engine is let catch up, so what a test reads is what a client would see
+once the engine had evaluated, without sleeping for it: these scenarios used to sleep about 50 s
+to reach period boundaries; the outcomes are now also exact in time.
 
-* ``live``: 10-second alarms on high-resolution data, all created together by one fixture; a
-  feeder thread keeps publishing for the M-of-N scenario. Data stops arriving for the
-  TreatMissingData scenarios, and each mode moves the way AWS documents. The tests only wait for
-  the outcomes.
+* ``live``: 10-second alarms on high-resolution data, created together; a feeder puts data at
+  chosen moments for the M-of-N scenario. Data stops arriving for the TreatMissingData
+  scenarios, and each mode moves the way AWS documents.
 * ``tables``: the evaluation-range tables of the AWS user guide ("How CloudWatch alarm state is
   evaluated when data is missing"; aws-behaviour.md §8.2), every row in every TreatMissingData
-  mode. They use one-minute alarms on backfilled data, so the whole table is judged at creation
-  and stays put until the next minute boundary.
+  mode, judged at creation on backfilled one-minute data.
 * composites, ActionsSuppressor, anomaly-band, metric-math and percentile alarms.
 
-Alarm names carry a per-run tag, so reruns against the same server never collide.
+CloudWatch speaks three protocols; the scenarios use each of them (json, query, cbor clients).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 
 import pytest
 
-from .cloudwatch_clients import (  # noqa: F401  (fixtures)
+from sagewatch.clock import FakeClock
+
+from ..e2e.cloudwatch_clients import (  # noqa: F401  (fixtures)
     ARN_PREFIX,
+    PROTOCOLS,
     alarm,
     at,
+    cloudwatch_client,
     cloudwatch_data_root,
-    cw_cbor,
-    cw_clients,
-    cw_json,
-    cw_query,
     history,
     minute_floor,
     transitions,
-    wait_for,
-    wait_state,
 )
+from ..inprocess import ENDPOINT, InProcessSagewatch
 
 TOPIC = "arn:aws:sns:us-east-1:000000000000:alarm-topic"
 OK_TOPIC = "arn:aws:sns:us-east-1:000000000000:ok-topic"
 INSUFFICIENT_TOPIC = "arn:aws:sns:us-east-1:000000000000:insufficient-topic"
 BAD, GOOD, THRESHOLD = 10.0, 1.0, 5.0
 MISSING_MODES = ("missing", "ignore", "breaching", "notBreaching")
+# 2026-01-01 00:00:05 UTC: five seconds into a minute, and into a 10-second period.
+START = 1_767_225_605.0
+
+
+class App:
+    """An in-process sagewatch on a fake clock, with a CloudWatch client per protocol."""
+
+    def __init__(self, server: InProcessSagewatch, data_root) -> None:
+        self.server = server
+        self.clock: FakeClock = server.clock
+        self.clients = {pid: server.attach(cloudwatch_client(ENDPOINT, name, data_root))
+                        for pid, name in PROTOCOLS.items()}
+        self.json, self.query, self.cbor = (self.clients[p] for p in ("json", "query", "cbor"))
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> None:
+        self.server.advance(seconds)
+
+    def advance_to(self, moment: float) -> None:
+        self.server.advance_to(moment)
+
+
+def running_app(folder, data_root, start: float = START):
+    return InProcessSagewatch(folder / "data", FakeClock(start), settle_after_requests=True)
+
+
+@pytest.fixture
+def app(tmp_path, cloudwatch_data_root):
+    with running_app(tmp_path, cloudwatch_data_root) as server:
+        yield App(server, cloudwatch_data_root)
 
 
 def reason_time(seconds: float) -> str:
@@ -79,6 +112,17 @@ def state_reasons(client, name: str) -> list[tuple[str, str]]:
     return out
 
 
+def state(client, name: str, expected: str) -> dict:
+    """The alarm, which must be in ``expected`` state."""
+    described = alarm(client, name)
+    assert described["StateValue"] == expected, (name, described["StateValue"], described["StateReason"])
+    return described
+
+
+def actions_of(client, name: str) -> list[str]:
+    return [json.loads(i["HistoryData"])["notificationResource"] for i in history(client, name, "Action")]
+
+
 def still_alarm(client, name: str, **extra) -> str:
     """A metric alarm no data moves: SetAlarmState drives it (TreatMissingData=ignore keeps it)."""
     client.put_metric_alarm(**alarm_args(name, "e2e/still", f"never-{name}", 60, Statistic="Sum",
@@ -86,34 +130,39 @@ def still_alarm(client, name: str, **extra) -> str:
     return name
 
 
-# == live scenarios: 10-second alarms, real time ================================================
+# == live scenarios: 10-second alarms, time moved by the test ===================================
 
 
 @dataclass
 class Live:
+    app: App
     client: object
     tag: str
     ns: str
     period_start: int  # start of the 10-second period the scenarios were created in
     names: dict[str, str] = field(default_factory=dict)
-    feeder: threading.Thread | None = None
     fed: list[tuple[int, float]] = field(default_factory=list)  # (period start, value) the feeder put
-    errors: list[BaseException] = field(default_factory=list)
+    set_at: float = 0.0  # when SetAlarmState forced the "set" alarm into ALARM
 
     def name(self, key: str) -> str:
         return self.names[key]
 
 
 @pytest.fixture(scope="module")
-def live(cw_json):
-    client = cw_json
+def live(tmp_path_factory, cloudwatch_data_root):
+    with running_app(tmp_path_factory.mktemp("live"), cloudwatch_data_root) as server:
+        app = App(server, cloudwatch_data_root)
+        yield run_live_scenarios(app)
+
+
+def run_live_scenarios(app: App) -> Live:
+    """Create every live scenario in one 10-second period, then let 100 seconds pass, with a
+    datum of the M-of-N scenario put 3 s into each of the next four periods."""
+    client = app.json
     tag = uuid.uuid4().hex[:8]
     ns = f"e2e/live/{tag}"
-    now = time.time()
-    if now % 10 > 7:  # leave the setup a few seconds inside one period
-        time.sleep(10 - now % 10 + 0.2)
-    p = int(time.time() // 10 * 10)
-    scenario = Live(client, tag, ns, p)
+    p = int(app.now() // 10 * 10)
+    scenario = Live(app, client, tag, ns, p)
 
     def hi(metric: str, seconds: float, value: float) -> dict:
         return {"MetricName": metric, "Timestamp": at(seconds), "Value": value, "StorageResolution": 1}
@@ -153,35 +202,34 @@ def live(cw_json):
     client.put_composite_alarm(AlarmName=inner, AlarmRule=f'ALARM("{scenario.name("mofn")}")')
     client.put_composite_alarm(AlarmName=outer, AlarmRule=f"NOT ALARM({inner}) AND TRUE")
 
-    def feed() -> None:
-        try:
-            for step, value in enumerate((BAD, GOOD, BAD, GOOD), 1):
-                start = p + 10 * step
-                time.sleep(max(0.0, start + 3 - time.time()))
-                client.put_metric_data(Namespace=ns, MetricData=[hi("mofn", time.time(), value)])
-                scenario.fed.append((start, value))
-        except BaseException as error:  # reported by the test that waits for the feeder
-            scenario.errors.append(error)
+    # SetAlarmState on an alarm in OK, a second later: ALARM until its next evaluation.
+    state(client, scenario.name("set"), "OK")
+    app.advance(1)
+    client.set_alarm_state(AlarmName=scenario.name("set"), StateValue="ALARM", StateReason="testing alarm")
+    scenario.set_at = app.now()
 
-    scenario.feeder = threading.Thread(target=feed, name="mofn-feeder", daemon=True)
-    scenario.feeder.start()
-    yield scenario
-    scenario.feeder.join(timeout=60)
+    for step, value in enumerate((BAD, GOOD, BAD, GOOD), 1):
+        start = p + 10 * step
+        app.advance_to(start + 3)
+        client.put_metric_data(Namespace=ns, MetricData=[hi("mofn", app.now(), value)])
+        scenario.fed.append((start, value))
+    app.advance_to(p + 100)
+    return scenario
 
 
 # -- composites and ActionsSuppressor (run first: their own waits overlap the live scenarios) ----
 
 
-def test_nested_composites_follow_child_transitions(live, cw_query):
-    client, tag = cw_query, live.tag
+def test_nested_composites_follow_child_transitions(app):
+    client, tag = app.query, "t"
     a, b, c = (still_alarm(client, f"nest-{tag}-{x}") for x in "abc")
     inner, outer, top = f"nest-{tag}-inner", f"nest-{tag}-outer", f"nest-{tag}-top"
     client.put_composite_alarm(AlarmName=inner, AlarmRule=f"ALARM({a}) AND NOT OK({ARN_PREFIX}{b})")
     client.put_composite_alarm(AlarmName=outer, AlarmRule=f'ALARM("{inner}") OR (ALARM({c}) AND INSUFFICIENT_DATA({b}))')
     client.put_composite_alarm(AlarmName=top, AlarmRule=f"NOT ALARM({outer})")
     for name in (inner, outer):
-        wait_state(client, name, "OK", timeout=10)
-    wait_state(client, top, "ALARM", timeout=10)
+        state(client, name, "OK")
+    state(client, top, "ALARM")
 
     client.set_alarm_state(AlarmName=a, StateValue="ALARM", StateReason="a breaks")  # b INSUFFICIENT_DATA
     assert alarm(client, inner)["StateValue"] == "ALARM"
@@ -205,15 +253,15 @@ def test_nested_composites_follow_child_transitions(live, cw_query):
     assert {i["AlarmType"] for i in history(client, top)} == {"CompositeAlarm"}
 
 
-def test_composite_at_least_and_constants(live, cw_cbor):
-    client, tag = cw_cbor, live.tag
+def test_composite_at_least_and_constants(app):
+    client, tag = app.cbor, "t"
     kids = [still_alarm(client, f"atl-{tag}-{i}") for i in range(4)]
     two = f"atl-{tag}-two"
     half_ok = f"atl-{tag}-half-ok"
     client.put_composite_alarm(AlarmName=two, AlarmRule=f"AT_LEAST(2, ALARM, ({', '.join(kids)}))")
     client.put_composite_alarm(AlarmName=half_ok, AlarmRule=f"AT_LEAST(50%, OK, ({', '.join(kids)})) OR FALSE")
-    wait_state(client, two, "OK", timeout=10)
-    wait_state(client, half_ok, "OK", timeout=10)
+    state(client, two, "OK")
+    state(client, half_ok, "OK")
     client.set_alarm_state(AlarmName=kids[0], StateValue="ALARM", StateReason="t")
     assert alarm(client, two)["StateValue"] == "OK"
     client.set_alarm_state(AlarmName=kids[3], StateValue="ALARM", StateReason="t")
@@ -224,14 +272,16 @@ def test_composite_at_least_and_constants(live, cw_cbor):
     assert alarm(client, half_ok)["StateValue"] == "ALARM"
 
 
-def test_composite_set_alarm_state_holds_until_a_child_changes(live, cw_json):
+def test_composite_set_alarm_state_holds_until_a_child_changes(app):
     # SetAlarmState: "Composite alarms stay until a child changes."
-    client, tag = cw_json, live.tag
+    client, tag = app.json, "t"
     child = still_alarm(client, f"hold-{tag}-child")
     comp = f"hold-{tag}-comp"
     client.put_composite_alarm(AlarmName=comp, AlarmRule=f"ALARM({child})")
-    wait_state(client, comp, "OK", timeout=10)
+    state(client, comp, "OK")
     client.set_alarm_state(AlarmName=comp, StateValue="ALARM", StateReason="forced")
+    assert alarm(client, comp)["StateValue"] == "ALARM"
+    app.advance(120)  # minutes pass: a composite is not re-evaluated on a tick
     assert alarm(client, comp)["StateValue"] == "ALARM"
     client.set_alarm_state(AlarmName=child, StateValue="OK", StateReason="child moves")
     described = alarm(client, comp)
@@ -239,11 +289,11 @@ def test_composite_set_alarm_state_holds_until_a_child_changes(live, cw_json):
     assert described["StateReason"].startswith(f"{ARN_PREFIX}{child} transitioned to OK at ")
 
 
-def test_actions_suppressor(live, cw_json):
+def test_actions_suppressor(app):
     """ActionsSuppressor: suppressed while the suppressor is in ALARM, held through the
     ExtensionPeriod after it leaves ALARM and through the WaitPeriod before it enters it; the
     held actions run when the period ends (API reference, CompositeAlarm.ActionsSuppressedBy)."""
-    client, tag = cw_json, live.tag
+    client, tag = app.json, "t"
     child, sup = still_alarm(client, f"supp-{tag}-child"), still_alarm(client, f"supp-{tag}-sup")
     comp = f"supp-{tag}-comp"
     client.put_composite_alarm(AlarmName=comp, AlarmRule=f"ALARM({child})", AlarmActions=[TOPIC],
@@ -251,14 +301,17 @@ def test_actions_suppressor(live, cw_json):
                                ActionsSuppressorExtensionPeriod=4)
 
     def actions() -> list[str]:
-        return [json.loads(i["HistoryData"])["notificationResource"] for i in history(client, comp, "Action")]
+        return actions_of(client, comp)
 
     # 1. Created: INSUFFICIENT_DATA -> OK while the suppressor is not in ALARM: the OK actions
     #    wait for the WaitPeriod, then run.
-    described = wait_state(client, comp, "OK", timeout=10)
+    described = state(client, comp, "OK")
     assert (described.get("ActionsSuppressedBy"), actions()) == ("WaitPeriod", [])
     assert described.get("ActionsSuppressedReason")
-    wait_for(lambda: actions() == [OK_TOPIC], timeout=15, what="the held OK action")
+    app.advance(3.9)
+    assert (alarm(client, comp).get("ActionsSuppressedBy"), actions()) == ("WaitPeriod", [])
+    app.advance(0.1)  # the wait period is over
+    assert actions() == [OK_TOPIC]
     assert "ActionsSuppressedBy" not in alarm(client, comp)
 
     # 2. The suppressor in ALARM: the composite's ALARM actions are suppressed.
@@ -273,16 +326,20 @@ def test_actions_suppressor(live, cw_json):
     client.set_alarm_state(AlarmName=sup, StateValue="OK", StateReason="maintenance over")
     assert alarm(client, comp)["ActionsSuppressedBy"] == "ExtensionPeriod"
     assert actions() == [OK_TOPIC]
-    wait_for(lambda: actions() == [OK_TOPIC, TOPIC], timeout=15, what="the ALARM action after the extension")
+    app.advance(3.9)
+    assert alarm(client, comp)["ActionsSuppressedBy"] == "ExtensionPeriod"
+    assert actions() == [OK_TOPIC]
+    app.advance(0.1)  # the extension period is over
+    assert actions() == [OK_TOPIC, TOPIC]
     assert "ActionsSuppressedBy" not in alarm(client, comp)
-    time.sleep(4.5)  # let the suppressor's extension period (from its OK transition) run out
+    app.advance(4.5)  # well past the suppressor's extension period (from its OK transition)
 
     # 4. WaitPeriod, and the suppressor goes into ALARM during it: the actions stay suppressed.
     client.set_alarm_state(AlarmName=child, StateValue="OK", StateReason="child fine")
     assert alarm(client, comp)["ActionsSuppressedBy"] == "WaitPeriod"
     client.set_alarm_state(AlarmName=sup, StateValue="ALARM", StateReason="maintenance again")
     assert alarm(client, comp)["ActionsSuppressedBy"] == "Alarm"
-    time.sleep(5)  # past the wait period: nothing may run while the suppressor is in ALARM
+    app.advance(5)  # past the wait period: nothing may run while the suppressor is in ALARM
     assert actions() == [OK_TOPIC, TOPIC]
     assert alarm(client, comp)["ActionsSuppressedBy"] == "Alarm"
 
@@ -292,7 +349,7 @@ def test_actions_suppressor(live, cw_json):
 
 def test_missing_data_goes_insufficient(live):
     client, name = live.client, live.name("stop-missing")
-    assert wait_state(client, name, "INSUFFICIENT_DATA", timeout=60)
+    state(client, name, "INSUFFICIENT_DATA")
     assert [s for s, _ in state_reasons(client, name)] == ["ALARM", "INSUFFICIENT_DATA"]
     described = alarm(client, name)
     assert described["StateReason"] == "Insufficient Data: 1 datapoint was unknown."
@@ -307,8 +364,8 @@ def test_missing_data_goes_insufficient(live):
 def test_breaching_and_not_breaching_fill_missing_data(live):
     client = live.client
     breaching, not_breaching = live.name("stop-breaching"), live.name("stop-notBreaching")
-    wait_state(client, breaching, "ALARM", timeout=60)
-    wait_state(client, not_breaching, "OK", timeout=60)
+    state(client, breaching, "ALARM")
+    state(client, not_breaching, "OK")
     # AWS-recorded wording (localstack test_breaching_alarm_actions / test_put_metric_alarm).
     assert state_reasons(client, breaching)[-1] == (
         "ALARM", "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was "
@@ -340,8 +397,8 @@ def test_ignore_keeps_the_state(live):
     client = live.client
     name = live.name("stop-ignore")
     # By the time the other modes have moved on, ignore must still be where the data left it.
-    wait_state(client, live.name("stop-missing"), "INSUFFICIENT_DATA", timeout=60)
-    wait_state(client, live.name("stop-notBreaching"), "OK", timeout=60)
+    state(client, live.name("stop-missing"), "INSUFFICIENT_DATA")
+    state(client, live.name("stop-notBreaching"), "OK")
     described = alarm(client, name)
     assert described["StateValue"] == "ALARM"
     assert transitions(client, name) == [("INSUFFICIENT_DATA", "ALARM")]
@@ -349,7 +406,7 @@ def test_ignore_keeps_the_state(live):
 
 def test_disabled_actions_do_not_run(live):
     client, name = live.client, live.name("stop-quiet")
-    wait_state(client, name, "OK", timeout=60)
+    state(client, name, "OK")
     assert transitions(client, name) == [("INSUFFICIENT_DATA", "ALARM"), ("ALARM", "OK")]
     assert history(client, name, "Action") == []
 
@@ -359,8 +416,7 @@ def test_premature_alarm_then_insufficient_data(live):
     ALARM once it is three periods old (the guide's premature-alarm rule), INSUFFICIENT_DATA when
     it leaves the evaluation range."""
     client, name = live.client, live.name("sparse")
-    wait_for(lambda: [s for s, _ in state_reasons(client, name)] == ["ALARM", "INSUFFICIENT_DATA"], timeout=70,
-             what="ALARM then INSUFFICIENT_DATA")
+    assert [s for s, _ in state_reasons(client, name)] == ["ALARM", "INSUFFICIENT_DATA"]
     (alarm_item, insufficient_item) = [json.loads(i["HistoryData"]) for i in history(client, name, "StateUpdate")]
     point = live.period_start - 20
     assert alarm_item["newState"]["stateReason"] == (
@@ -368,16 +424,16 @@ def test_premature_alarm_then_insufficient_data(live):
     assert alarm_item["newState"]["stateReasonData"]["evaluatedDatapoints"] == [
         {"timestamp": data_time(point), "sampleCount": 1.0, "value": 10.0}]
     assert insufficient_item["newState"]["stateReason"] == "Insufficient Data: 3 datapoints were unknown."
-    # The ALARM came when the point was 3 periods old, not at creation.
-    alarm_at = history(client, name, "StateUpdate")[0]["Timestamp"].timestamp()
-    assert alarm_at >= point + 30
+    # The ALARM came at the first tick with the point 3 periods old, not at creation; the
+    # INSUFFICIENT_DATA at the first tick with the point out of the 5-period evaluation range.
+    alarm_at, insufficient_at = (i["Timestamp"].timestamp() for i in history(client, name, "StateUpdate"))
+    assert point + 30 <= alarm_at < point + 40
+    assert point + 60 <= insufficient_at < point + 70
 
 
 def test_m_out_of_n_with_live_data(live):
     client, name = live.client, live.name("mofn")
-    wait_for(lambda: len(live.fed) == 4 or live.errors, timeout=70, what="the feeder")
-    assert not live.errors, live.errors
-    wait_for(lambda: transitions(client, name)[-1:] == [("ALARM", "OK")], timeout=20, what="ALARM -> OK")
+    assert len(live.fed) == 4
     assert transitions(client, name) == [("INSUFFICIENT_DATA", "OK"), ("OK", "ALARM"), ("ALARM", "OK")]
     bad1, good2, bad3, good4 = (start for start, _ in live.fed)
     reasons = state_reasons(client, name)
@@ -401,9 +457,7 @@ def test_m_out_of_n_with_live_data(live):
 def test_composites_follow_a_live_alarm(live):
     client = live.client
     inner, outer = live.name("inner"), live.name("outer")
-    wait_for(lambda: transitions(client, live.name("mofn"))[-1:] == [("ALARM", "OK")], timeout=90,
-             what="the M-of-N alarm to finish")
-    wait_for(lambda: transitions(client, inner)[-1:] == [("ALARM", "OK")], timeout=10, what="inner back to OK")
+    assert transitions(client, live.name("mofn"))[-1:] == [("ALARM", "OK")]
     assert transitions(client, inner) == [("INSUFFICIENT_DATA", "OK"), ("OK", "ALARM"), ("ALARM", "OK")]
     assert transitions(client, outer) == [("INSUFFICIENT_DATA", "ALARM"), ("ALARM", "OK"), ("OK", "ALARM")]
     items = [json.loads(i["HistoryData"])["newState"] for i in history(client, inner, "StateUpdate")]
@@ -416,14 +470,29 @@ def test_composites_follow_a_live_alarm(live):
 def test_set_alarm_state_lasts_until_the_next_evaluation(live):
     # User guide: "This temporary state change lasts only until the next alarm comparison occurs."
     client, name = live.client, live.name("set")
-    wait_state(client, name, "OK", timeout=20)
-    client.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="testing alarm")
-    wait_for(lambda: len(transitions(client, name)) == 3, timeout=25, what="the return to OK")
     assert transitions(client, name) == [("INSUFFICIENT_DATA", "OK"), ("OK", "ALARM"), ("ALARM", "OK")]
     reasons = state_reasons(client, name)
     assert reasons[1] == ("ALARM", "testing alarm")
     assert reasons[2][1].startswith("Threshold Crossed: ")
     assert alarm(client, name)["StateReason"] == reasons[2][1]
+    # Back at the next 10-second tick after the SetAlarmState, not later.
+    returned = history(client, name, "StateUpdate")[2]["Timestamp"].timestamp()
+    assert live.set_at < returned <= (live.set_at // 10 + 1) * 10 + 0.1
+
+
+def test_set_alarm_state_holds_until_the_tick(app):
+    client, ns = app.json, "e2e/set"
+    client.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "m", "Timestamp": at(app.now() - 60),
+                                                      "Value": GOOD}])
+    client.put_metric_alarm(**alarm_args("a", ns, "m", 60, TreatMissingData="notBreaching"))
+    state(client, "a", "OK")
+    app.advance(10)
+    client.set_alarm_state(AlarmName="a", StateValue="ALARM", StateReason="testing alarm")
+    next_minute = (app.now() // 60 + 1) * 60
+    app.advance_to(next_minute - 0.5)  # a one-minute alarm is evaluated each minute
+    assert state(client, "a", "ALARM")["StateReason"] == "testing alarm"
+    app.advance_to(next_minute + 1)
+    assert state(client, "a", "OK")["StateReason"].startswith("Threshold Crossed: ")
 
 
 # == the user guide's tables ====================================================================
@@ -454,12 +523,12 @@ class Tables:
 
 
 @pytest.fixture(scope="module")
-def tables(live, cw_json):
-    client = cw_json
-    for _attempt in range(3):
-        if time.time() % 60 > 40:
-            time.sleep(60 - time.time() % 60 + 1)
-        minute = minute_floor(time.time())
+def tables(tmp_path_factory, cloudwatch_data_root):
+    """Every row in every mode, created 5 s into a minute on data backfilled into the five
+    minutes before it; judged at creation."""
+    with running_app(tmp_path_factory.mktemp("tables"), cloudwatch_data_root) as server:
+        client = App(server, cloudwatch_data_root).json
+        minute = minute_floor(server.clock.now())
         tag = uuid.uuid4().hex[:8]
         ns = f"e2e/tables/{tag}"
         data = []
@@ -481,20 +550,9 @@ def tables(live, cw_json):
                 extra = {"DatapointsToAlarm": m} if m != 3 else {}
                 client.put_metric_alarm(**alarm_args(name, ns, f"row{i}", 60, EvaluationPeriods=3,
                                                      TreatMissingData=mode, **extra))
-        moving = [names[(row, mode)] for row, _, _, states in TABLE
-                  for mode, state in zip(MISSING_MODES, states) if state not in ("retain", "INSUFFICIENT_DATA")]
-
-        def settled():
-            found = client.describe_alarms(AlarmNamePrefix=f"table-{tag}-", MaxRecords=100)["MetricAlarms"]
-            return len(found) == len(names) and all(
-                a["StateValue"] != "INSUFFICIENT_DATA" for a in found if a["AlarmName"] in moving) and found
-
-        found = wait_for(settled, timeout=20, what="the table alarms to be evaluated")
-        time.sleep(0.5)  # alarms that stay where they are were evaluated in the same moment
         found = client.describe_alarms(AlarmNamePrefix=f"table-{tag}-", MaxRecords=100)["MetricAlarms"]
-        if time.time() < minute + 59:  # judged on the intended range, not one minute later
-            return Tables(client, minute, names, {a["AlarmName"]: a for a in found})
-    raise AssertionError("could not set the tables up within one minute")
+        assert len(found) == len(names)
+        yield Tables(client, minute, names, {a["AlarmName"]: a for a in found})
 
 
 @pytest.mark.parametrize("row, m, pattern, states", TABLE, ids=[row[0] for row in TABLE])
@@ -550,12 +608,18 @@ def test_table_reasons(tables):
 
 
 @pytest.fixture(scope="module")
-def evaluated(live, cw_json):
+def evaluated_app(tmp_path_factory, cloudwatch_data_root):
+    with running_app(tmp_path_factory.mktemp("evaluated"), cloudwatch_data_root) as server:
+        yield App(server, cloudwatch_data_root)
+
+
+@pytest.fixture(scope="module")
+def evaluated(evaluated_app):
     """Alarms judged at creation on backfilled one-minute data."""
-    client = cw_json
+    client = evaluated_app.json
     tag = uuid.uuid4().hex[:8]
     ns = f"e2e/evaluated/{tag}"
-    minute = minute_floor(time.time())
+    minute = minute_floor(evaluated_app.now())
     data = []
     # 40 minutes of a steady metric (9, 11, 9, 11, ...) then a spike / a normal value.
     for metric, last in (("spiky", 50.0), ("steady", 10.0)):
@@ -601,8 +665,8 @@ def evaluated(live, cw_json):
 
 def test_anomaly_band_alarm(evaluated):
     client, ns, minute, names = evaluated
-    spiky = wait_state(client, names["spiky"], "ALARM", timeout=15)
-    steady = wait_state(client, names["steady"], "OK", timeout=15)
+    spiky = state(client, names["spiky"], "ALARM")
+    steady = state(client, names["steady"], "OK")
     assert spiky["ThresholdMetricId"] == "ad1" and "Threshold" not in spiky
     point = reason_time(minute - 60)
     assert re.fullmatch(
@@ -629,7 +693,7 @@ def test_anomaly_band_alarm(evaluated):
 
 def test_metric_math_alarm(evaluated):
     client, _, minute, names = evaluated
-    described = wait_state(client, names["math"], "ALARM", timeout=15)
+    described = state(client, names["math"], "ALARM")
     assert described["StateReason"] == (
         f"Threshold Crossed: 2 datapoints [30.0 ({reason_time(minute - 60)}), 30.0 ({reason_time(minute - 120)})] "
         "were greater than or equal to the threshold (25.0).")
@@ -639,11 +703,11 @@ def test_metric_math_alarm(evaluated):
 
 def test_percentile_alarms(evaluated):
     client, _, minute, names = evaluated
-    p90 = wait_state(client, names["p90"], "ALARM", timeout=15)
+    p90 = state(client, names["p90"], "ALARM")
     assert p90["StateReason"] == (f"Threshold Crossed: 1 datapoint [18.0 ({reason_time(minute - 60)})] was greater "
                                   "than the threshold (15.0).")
     assert reason_data(p90)["extendedStatistic"] == "p90"
     # p99 needs 10 / (1 - 0.99) = 1000 samples; with 20, "ignore" keeps the state.
-    wait_state(client, names["p99-evaluate"], "ALARM", timeout=15)
+    state(client, names["p99-evaluate"], "ALARM")
     assert alarm(client, names["p99-ignore"])["StateValue"] == "INSUFFICIENT_DATA"
     assert alarm(client, names["p99-ignore"])["StateReason"] == "Unchecked: Initial alarm creation"

@@ -108,6 +108,10 @@ class AlarmActions:
         It runs on the actions worker, never under the alarm engine's lock."""
         self._handlers.append((accepts, handler))
 
+    def handles(self, arn: str) -> bool:
+        """Whether a handler accepts this ARN (without one, the action fails at once)."""
+        return any(accepts(arn) for accepts, _ in self._handlers)
+
     def run(self, arn: str, change: StateChange) -> ActionResult:
         """Execute one action now, on the calling thread."""
         for accepts, handler in self._handlers:
@@ -239,11 +243,11 @@ class AlarmEngine:
             self._thread = None
         self.actions.stop()  # after the evaluations: the actions they queued still run
 
-    def settle(self, timeout: float = 10.0) -> bool:
+    def settle(self, timeout: float = 10.0, *, actions: bool = True) -> bool:
         """Wait until the engine has nothing left to do at the clock's present time: no alarm
-        due, no evaluation running, no action queued or running. False if ``timeout`` (real)
-        seconds pass first. Tests that move a fake clock call it to know the engine has caught
-        up; it also tells whoever stops the engine that nothing is in flight."""
+        due, no evaluation running and (with ``actions``) no action queued or running. False if
+        ``timeout`` (real) seconds pass first. Tests that move a fake clock call it to know the
+        engine has caught up."""
         deadline = time.monotonic() + timeout
         with self._lock:
             while self._evaluating or any(when <= self.clock.now() for when in self._next_due.values()):
@@ -251,7 +255,12 @@ class AlarmEngine:
                 if left <= 0 or self._thread is None:
                     return False
                 self._settled.wait(timeout=left)
-        return self.actions.wait_idle(timeout=max(0.0, deadline - time.monotonic()))
+        return not actions or self.actions.wait_idle(timeout=max(0.0, deadline - time.monotonic()))
+
+    def next_due(self) -> float | None:
+        """When the engine next has an alarm to evaluate (None: no alarm at all)."""
+        with self._lock:
+            return min(self._next_due.values(), default=None)
 
     def _run(self) -> None:
         while True:
@@ -520,7 +529,16 @@ class AlarmEngine:
         """Queue the actions of the new state's list; they run, and are recorded in the
         history, after the transition and outside the engine's lock."""
         arns = list(alarm.definition.get(ACTION_LISTS[change.new_state]) or ())
-        if arns:
+        if not arns:
+            return
+        if self.actions.idle() and not any(self.actions.handles(arn) for arn in arns):
+            # Nothing to carry out (no handler for any of them: each fails without calling
+            # anything), and no earlier transition's actions queued for it to overtake: the
+            # failures are recorded now, so a client reading the history right after the
+            # transition finds them. Only the engine queues actions, under this lock, so the
+            # queue stays empty meanwhile.
+            self._record_actions(alarm, change, [self.actions.run(arn, change) for arn in arns])
+        else:
             self.actions.submit(arns, change, lambda results: self._record_actions(alarm, change, results))
 
     def _record_actions(self, alarm: Alarm, change: StateChange, results: list[ActionResult]) -> None:
