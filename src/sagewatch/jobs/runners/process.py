@@ -33,7 +33,7 @@ def _boot_id() -> str:
         return ""
 
 
-def _started(pid: int) -> str | None:
+def start_time(pid: int) -> str | None:
     """The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), or None
     when there is no such process or it is a zombie (it has ended; only its parent can reap it)."""
     try:
@@ -99,7 +99,7 @@ class ProcessRunner:
                 start_new_session=True, close_fds=True,
             )
         self._children[child.pid] = child
-        return {"runner": self.name, "agent_pid": child.pid, "agent_started": _started(child.pid),
+        return {"runner": self.name, "agent_pid": child.pid, "agent_started": start_time(child.pid),
                 "boot_id": _boot_id(), "state_dir": str(state_dir)}
 
     # -- watching -------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ class ProcessRunner:
             return False
         if handle.get("boot_id") and handle["boot_id"] != _boot_id():
             return False  # the machine restarted: that pid is someone else now
-        started = _started(pid)
+        started = start_time(pid)
         if started is None:
             return False
         return handle.get("agent_started") in (None, started)
