@@ -25,10 +25,10 @@ installed, and must start fast.
 """
 
 import os
-import subprocess
 import sys
-import traceback
-import types
+
+# subprocess and traceback are imported only where needed: each costs milliseconds of every
+# script's start, and most scripts need neither.
 
 
 def _write(path, text):
@@ -64,6 +64,8 @@ def _exit_code(error):
 
 def run_python(program, args):
     """Returns (exit code, error message) of running ``program`` as __main__ here."""
+    import types
+
     path = os.path.abspath(program)
     sys.argv = [program] + list(args)
     sys.path[0] = os.path.dirname(path)
@@ -83,6 +85,8 @@ def run_python(program, args):
         sys.stderr.write(message + "\n")
         return 2, message
     except SyntaxError as error:
+        import traceback
+
         traceback.print_exception(type(error), error, None)
         return 1, traceback.format_exception_only(type(error), error)[-1].strip()
     try:
@@ -91,6 +95,8 @@ def run_python(program, args):
         code = _exit_code(error)
         return code, ""
     except BaseException as error:  # noqa: B902 - whatever the script raises ends it, as in python
+        import traceback
+
         # Without this frame: the traceback python itself would print.
         traceback.print_exception(type(error), error, error.__traceback__.tb_next)
         return 1, traceback.format_exception_only(type(error), error)[-1].strip()
@@ -98,6 +104,8 @@ def run_python(program, args):
 
 
 def run_child(argv):
+    import subprocess
+
     try:
         code = subprocess.call(argv)
         # A child ended by a signal: report it as a shell would (128 + the signal's number).
