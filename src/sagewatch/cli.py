@@ -16,22 +16,31 @@ def main() -> None:
 
 @app.command()
 def server(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(4599, help="Port to listen on."),
-    data_dir: Path = typer.Option(Path("./sagewatch-data"), help="Where the database lives."),
-    region: str = typer.Option("us-east-1", help="Region written into ARNs."),
+    host: str = typer.Option(None, help="Address to listen on [default: 127.0.0.1]."),
+    port: int = typer.Option(None, help="Port to listen on [default: 4599]."),
+    data_dir: Path = typer.Option(None, help="Where the database and jobs live [default: ./sagewatch-data]."),
+    region: str = typer.Option(None, help="Region written into ARNs [default: us-east-1]."),
+    config: Path = typer.Option(None, help="A TOML configuration file (docs/jobs.md); also $SAGEWATCH_CONFIG."),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
     retention_sweep_seconds: float = typer.Option(
-        60.0, help="How often events past their group's retention are deleted (tests shorten it)."),
+        None, help="How often events past their group's retention are deleted (tests shorten it)."),
 ) -> None:
-    """Run the sagewatch server (the AWS APIs on one port)."""
+    """Run the sagewatch server (the AWS APIs on one port) and the jobs it runs."""
+    from .config import ConfigError, load_settings
+
+    explicit = {key: value for key, value in dict(
+        host=host, port=port, data_dir=data_dir, region=region,
+        retention_sweep_seconds=retention_sweep_seconds).items() if value is not None}
+    try:
+        settings = load_settings(config, **explicit)
+    except ConfigError as error:
+        typer.echo(f"sagewatch: {error}", err=True)
+        raise typer.Exit(2) from None
+    host, port, region, data_dir = settings.host, settings.port, settings.region, settings.data_dir
     import uvicorn
 
-    from .config import Settings
     from .server import create_app
 
-    settings = Settings(host=host, port=port, data_dir=data_dir, region=region,
-                        retention_sweep_seconds=retention_sweep_seconds)
     application = create_app(settings)
     endpoint = f"http://{host}:{port}"
     typer.echo(

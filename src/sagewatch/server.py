@@ -26,6 +26,17 @@ from .services.cloudwatch.alarms import AlarmActions, AlarmEngine
 from .services.cloudwatch.metrics import MetricData
 from .services.cloudwatch.service import CloudWatchService
 from .services.logs.service import LogsService
+from .jobs.capacity import Capacity
+from .jobs.controller import JobController
+from .jobs.data import Storage
+from .jobs.runners.docker import DockerRunner
+from .jobs.runners.process import ProcessRunner
+from .services.sagemaker.jobs import JobStateListeners
+from .services.sagemaker.metric_definitions import MetricDefinitions
+from .services.sagemaker.stop_action import StopJobAction
+from .services.sagemaker.service import SageMakerService
+from .services.sts.service import STSService
+from .store.sqlite.jobs import SQLiteJobStore
 from .store.sqlite.alarms import SQLiteAlarmStore
 from .store.sqlite.database import Database
 from .store.sqlite.logs import SQLiteLogStore
@@ -55,9 +66,26 @@ class Sagewatch:
         self.cloudwatch = CloudWatchService(
             self.metric_data, alarm_store, self.alarm_engine, tags, clock=clock.now, **account,
         )
+        jobs = SQLiteJobStore(self.database)
+        job_listeners = JobStateListeners()  # Step 5 puts job state changes on the event bus
+        self.job_controller = JobController(
+            jobs, _runner(settings), Capacity.from_settings(settings.jobs),
+            work_dir=settings.jobs_dir, endpoint=_agent_endpoint(settings), region=settings.region,
+            stop_grace_seconds=settings.jobs.stop_grace_seconds, listeners=job_listeners,
+            clock=clock, storage=Storage.from_settings(settings.jobs, settings.region),
+            resolve_settings=settings.jobs,
+        )
+        self.sagemaker = SageMakerService(jobs, tags, self.job_controller, clock=clock.now,
+                                          state_listeners=job_listeners, **account)
+        stop_action = StopJobAction(settings.region, self.sagemaker.request_stop)
+        self.alarm_actions.register(stop_action.accepts, stop_action)
+        # A training job's MetricDefinitions read its log lines as they are stored.
+        self.logs.add_ingest_listener(MetricDefinitions(jobs, self.cloudwatch.put_metric_values))
+        self.sts = STSService(account_id=settings.account_id)
         # Writes are acknowledged once they are on disk: the gateway waits on the database's
         # group commit.
-        self.gateway = Gateway([self.logs, self.cloudwatch], durability=self.database.wal_sync)
+        self.gateway = Gateway([self.logs, self.cloudwatch, self.sagemaker, self.sts],
+                               durability=self.database.wal_sync)
 
         every = settings.compaction_seconds
         self.lifecycle = Lifecycle([
@@ -68,7 +96,27 @@ class Sagewatch:
                 Duty("logs.retention", settings.retention_sweep_seconds, self.logs.enforce_retention)]),
             Part("metrics", periodic=[Duty("metrics.compaction", every, self.metric_data.compact)]),
             self.alarm_engine,
+            # Last started: jobs a previous server left running are re-adopted once everything
+            # they report to is up; first stopped, leaving their agents running.
+            Part("jobs", on_start=self.job_controller.start, on_stop=self.job_controller.shutdown),
         ])
+
+
+def _runner(settings: Settings):
+    """Where instances run (docs/jobs.md): this machine's processes, or a local Docker engine."""
+    if settings.jobs.runner == "docker":
+        return DockerRunner(docker=settings.jobs.docker)
+    return ProcessRunner()
+
+
+def _agent_endpoint(settings: Settings) -> str:
+    """The URL a job's agent ships to: this server, over loopback when it listens everywhere."""
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
 
 
 def create_app(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Starlette:

@@ -79,6 +79,7 @@ class SageMakerService(Service):
     def __init__(
         self, store: JobStore, tags: TagStore, controller: JobRunner, *,
         region: str, account_id: str, clock: Callable[[], float] = time.time,
+        state_listeners: JobStateListeners | None = None,
     ) -> None:
         self.store = store
         self.tags = tags
@@ -86,7 +87,8 @@ class SageMakerService(Service):
         self.region = region
         self.account_id = account_id
         self.clock = clock
-        self.state_listeners = JobStateListeners()
+        # Shared with the controller, which reports the changes it makes (Step 5: EventBridge).
+        self.state_listeners = state_listeners if state_listeners is not None else JobStateListeners()
         model = service_model(self.model_name)
         # Describe* echo the request members their output has (botocore output shapes).
         self._echoed = {
@@ -451,6 +453,12 @@ class SageMakerService(Service):
             raise self._not_found(kind, name) from None
         self.state_listeners.emit("InProgress", job)
         self.controller.stop(job)
+
+    def request_stop(self, kind: str, name: str) -> str:
+        """StopTrainingJob / StopProcessingJob for an in-process caller (the alarm action
+        ``arn:aws:automate:<region>:sagemaker:stop``); raises AWSError as the operation does."""
+        self._stop(kind, name)
+        return f"Stopping {kind} {name}"
 
     # -- tags ----------------------------------------------------------------------------------
 

@@ -1,0 +1,65 @@
+"""The alarm action that stops a job: ``arn:aws:automate:<region>:sagemaker:stop``.
+
+A documented sagewatch extension. CloudWatch's own alarm actions include
+``arn:aws:automate:<region>:ec2:stop`` (stop the instance named by the alarm's InstanceId
+dimension); this is the same idea for SageMaker jobs, carried out through the alarm engine's
+action seam (services/cloudwatch/alarms.AlarmActions). The job is the one the alarm's metric
+names by dimension:
+
+- ``TrainingJobName`` (the algorithm metrics of MetricDefinitions, reference §2.3),
+- ``ProcessingJobName``,
+- ``Host = <job>/algo-<n>`` in ``/aws/sagemaker/TrainingJobs`` or ``/aws/sagemaker/ProcessingJobs``
+  (the instance metrics, reference §2.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..cloudwatch.alarms import StateChange
+
+HOST_NAMESPACES = {
+    "/aws/sagemaker/TrainingJobs": "TrainingJob",
+    "/aws/sagemaker/ProcessingJobs": "ProcessingJob",
+}
+NAME_DIMENSIONS = {"TrainingJobName": "TrainingJob", "ProcessingJobName": "ProcessingJob"}
+
+
+def stop_action_arn(region: str) -> str:
+    return f"arn:aws:automate:{region}:sagemaker:stop"
+
+
+def jobs_named_by(change: StateChange) -> list[tuple[str, str]]:
+    """(kind, job name) of every job the alarm's metrics name, in order, without repeats."""
+    found: list[tuple[str, str]] = []
+    for namespace, _metric, dimensions in change.alarm.metric_keys:
+        for dimension, value in dimensions:
+            job = None
+            if dimension in NAME_DIMENSIONS:
+                job = (NAME_DIMENSIONS[dimension], value)
+            elif dimension == "Host" and namespace in HOST_NAMESPACES and "/" in value:
+                job = (HOST_NAMESPACES[namespace], value.rsplit("/", 1)[0])
+            if job is not None and job not in found:
+                found.append(job)
+    return found
+
+
+class StopJobAction:
+    """Registered with ``AlarmActions.register(action.accepts, action)``."""
+
+    def __init__(self, region: str, stop_job: Callable[[str, str], str]) -> None:
+        """``stop_job(kind, name)`` stops a job as StopTrainingJob / StopProcessingJob do and
+        returns what happened in words; it raises when the job cannot be stopped."""
+        self.arn = stop_action_arn(region)
+        self.stop_job = stop_job
+
+    def accepts(self, arn: str) -> bool:
+        return arn == self.arn
+
+    def __call__(self, arn: str, change: StateChange) -> str:
+        jobs = jobs_named_by(change)
+        if not jobs:
+            raise ValueError(
+                "The alarm's metric names no job: the sagemaker:stop action needs a "
+                "TrainingJobName, ProcessingJobName or Host dimension")
+        return "; ".join(self.stop_job(kind, name) for kind, name in jobs)
