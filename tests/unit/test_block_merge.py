@@ -16,7 +16,11 @@ no block that is gone.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -430,4 +434,53 @@ def test_events_expired_inside_a_merged_block_stay_gone_when_the_policy_changes(
     logs.put_retention_policy(logGroupName=GROUP, retentionInDays=7)
     events = logs.get_log_events(logGroupName=GROUP, logStreamName=STREAMS[0], startFromHead=True)
     assert events["events"][0]["message"] == "late"
+    database.close()
+
+
+_MERGER = """
+import sys
+from sagewatch.store.sqlite.database import Database
+from sagewatch.store.sqlite.logs import SQLiteLogStore
+store = SQLiteLogStore(Database(sys.argv[1]))
+while True:
+    print(store.merge_small_blocks(4), flush=True)
+"""
+
+
+def test_a_merger_killed_midway_loses_and_duplicates_nothing(tmp_path):
+    """kill -9 of a process merging blocks, at whatever point it has reached: on reopening, every
+    event is there once, with its id, and storedBytes is what the blocks hold."""
+    path = tmp_path / "db"
+    database = Database(path)
+    store = SQLiteLogStore(database)
+    group = store.create_log_group("g", 0, kms_key_id=None, log_group_class="STANDARD",
+                                   deletion_protection=False, tags=None, arn="arn:g")
+    stream = store.create_log_stream(group.id, "s", 0)
+    for batch in range(2000):
+        messages = [f"batch {batch} line {i}".encode() for i in range(3)]
+        store.append_log_events(stream, [NOW + batch * 100 + i for i in range(3)], messages, NOW + batch,
+                                sum(len(m) + 26 for m in messages))
+    everything = store.read_stream(stream.id, start=(0, 0), end=END, forward=True, limit=10**6)
+    stored = store.get_log_group("g").stored_bytes
+    database.close()
+
+    merger = subprocess.Popen([sys.executable, "-c", _MERGER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        for _ in range(5):  # a few merges committed, and then some
+            assert int(merger.stdout.readline()) > 0
+    finally:
+        os.kill(merger.pid, signal.SIGKILL)
+        merger.wait()
+        merger.stdout.close()
+
+    database = Database(path)
+    store = SQLiteLogStore(database)
+    killed_at = database.execute("SELECT COUNT(*) FROM log_blocks").fetchone()[0]
+    for _ in range(2):
+        assert store.read_stream(stream.id, start=(0, 0), end=END, forward=True, limit=10**6) == everything
+        assert store.get_log_group("g").stored_bytes == stored == database.execute(
+            "SELECT SUM(stored_bytes) FROM log_blocks").fetchone()[0]
+        while store.merge_small_blocks(256):
+            pass
+    assert killed_at > database.execute("SELECT COUNT(*) FROM log_blocks").fetchone()[0]
     database.close()
