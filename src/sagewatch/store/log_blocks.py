@@ -324,10 +324,10 @@ class SmallBlock:
 
 
 def merge_runs(candidates: Iterable[SmallBlock]) -> list[list[SmallBlock]]:
-    """Group candidates into runs to merge, each within one stream and within what one request
-    could write (events, bytes) and within MAX_MERGED_SPAN_MS. ``candidates`` come in (stream id, first timestamp,
-    id) order: neighbours in time, so a merged block rarely overlaps another. Every candidate is
-    in exactly one run, in order; a run of one has nothing to merge with."""
+    """Group candidates into runs to merge, each within one stream, within what one request
+    could write (events, bytes) and within MAX_MERGED_SPAN_MS. ``candidates`` come in (stream id,
+    first timestamp, id) order: neighbours in time, so a merged block rarely overlaps another.
+    Every candidate is in exactly one run, in order; a run of one has nothing to merge with."""
     runs: list[list[SmallBlock]] = []
     run: list[SmallBlock] = []
     events = stored = 0
