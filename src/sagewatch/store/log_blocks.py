@@ -8,15 +8,16 @@ messages concatenated. Writing a batch is then one insert, whatever its size, an
 block for a term is one C-speed ``bytes.find`` pass over its messages rather than a call per
 event.
 
-Small blocks of a stream are later merged into larger ones (``merge_blocks``; the store decides
-which, see ``MergePlan``), within the same limits, so a job that ships a handful of lines every
-100 ms does not leave its stream as thousands of tiny blocks. A merged block keeps every event's
-id and timestamp, and carries a fifth array: each event's ingestion time (a single-request block
-has one for all its events).
+Small blocks of a stream are later merged into larger ones (``merge_runs`` picks them,
+``merge_blocks`` builds the result), no larger than one request's and spanning at most an hour,
+so a job that ships a handful of lines every 100 ms does not leave its stream as thousands of
+tiny blocks. A merged block keeps every event's id and timestamp, and carries a fifth array:
+each event's ingestion time (a single-request block has one for all its events). A read that
+listed blocks before a merge replaced them lists again from where it is (``merge_resuming``).
 
 Order: every event has a key (timestamp, event id); ids are assigned at ingestion and increase
 with it, so keys are unique and every listing is totally ordered. Events within a block are in key
-order (a request's events are chronological). Blocks of a stream may overlap in time (parallel
+order (a request's events are chronological; a merge sorts its events by key). Blocks of a stream may overlap in time (parallel
 writers, late batches), so reading merges the blocks that overlap, opening each only when the
 merge reaches its first timestamp.
 """
