@@ -21,7 +21,6 @@ from ...regex import UserRegexError, compile_user_regex
 from ...store import Conflict, Gone
 from ...store.jobs import JobRecord, JobStore
 from ...store.tags import TagStore
-from ...aws.models import service_model
 from .. import tagging
 from ..base import Service
 from ..errors import AWSError, Failure, validation_message
@@ -61,6 +60,26 @@ _KINDS = {
 }
 _KIND_OF_RESOURCE = {resource: kind for kind, (resource, _) in _KINDS.items()}
 
+# The Create* request members that Describe* echoes: those its output shape also has
+# (botocore:sagemaker DescribeTrainingJobResponse, DescribeProcessingJobResponse; Tags and
+# SessionChainingConfig are not among them). Listed here, not read from the model, because a
+# service does not reach up into the gateway's models (docs/ARCHITECTURE.md: arrows point down);
+# tests/unit/test_sagemaker_echo.py holds these lists to the pinned botocore's shapes.
+ECHOED_MEMBERS = {
+    TRAINING_JOB: frozenset({
+        "TrainingJobName", "HyperParameters", "AlgorithmSpecification", "RoleArn", "InputDataConfig",
+        "OutputDataConfig", "ResourceConfig", "VpcConfig", "StoppingCondition", "EnableNetworkIsolation",
+        "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining", "CheckpointConfig",
+        "DebugHookConfig", "DebugRuleConfigurations", "TensorBoardOutputConfig", "ExperimentConfig",
+        "ProfilerConfig", "ProfilerRuleConfigurations", "Environment", "RetryStrategy", "RemoteDebugConfig",
+        "InfraCheckConfig", "ServerlessJobConfig", "MlflowConfig", "ModelPackageConfig",
+    }),
+    PROCESSING_JOB: frozenset({
+        "ProcessingInputs", "ProcessingOutputConfig", "ProcessingJobName", "ProcessingResources",
+        "StoppingCondition", "AppSpecification", "Environment", "NetworkConfig", "RoleArn", "ExperimentConfig",
+    }),
+}
+
 
 def validation_error(message: str) -> AWSError:
     return AWSError("ValidationException", message)
@@ -89,12 +108,6 @@ class SageMakerService(Service):
         self.clock = clock
         # Shared with the controller, which reports the changes it makes (Step 5: EventBridge).
         self.state_listeners = state_listeners if state_listeners is not None else JobStateListeners()
-        model = service_model(self.model_name)
-        # Describe* echo the request members their output has (botocore output shapes).
-        self._echoed = {
-            TRAINING_JOB: frozenset(model.shape_for("DescribeTrainingJobResponse").members),
-            PROCESSING_JOB: frozenset(model.shape_for("DescribeProcessingJobResponse").members),
-        }
 
     def _now(self) -> float:
         """The time, to the millisecond: AWS's job times have millisecond precision
@@ -243,7 +256,7 @@ class SageMakerService(Service):
         return self._describe_processing(self._job(PROCESSING_JOB, ProcessingJobName))
 
     def _echo(self, job: JobRecord) -> dict:
-        echoed = self._echoed[job.kind]
+        echoed = ECHOED_MEMBERS[job.kind]
         return {key: value for key, value in job.request.items() if key in echoed}
 
     def _describe_training(self, job: JobRecord) -> dict:
