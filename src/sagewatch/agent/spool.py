@@ -30,6 +30,11 @@ import orjson
 from .capture import EVENT_OVERHEAD_BYTES
 
 MEMORY_LIMIT_BYTES = 16 * 1024 * 1024
+# A full PutLogEvents request (aws-behaviour.md §6.2): 10,000 events, 1,048,576 bytes counting
+# 26 bytes an event. The delivery thread is woken when the outbox stops being empty and when a
+# full request's worth waits; between, it sleeps until its linger time is up.
+MAX_BATCH_EVENTS = 10_000
+MAX_BATCH_BYTES = 1_048_576
 SEGMENT_BYTES = 4 * 1024 * 1024
 
 
@@ -56,7 +61,8 @@ class Outbox:
         self.memory_limit = memory_limit
         self.segment_bytes = segment_bytes
         self._lock = threading.Lock()
-        # In memory: [timestamp_ms, messages, sizes, offset] with offset = first not yet taken.
+        # In memory: [timestamp_ms, messages, sizes, offset, put_at]: offset = the first message
+        # not yet taken, put_at = when it was put (monotonic; 0 for runs read back from disk).
         self._runs: collections.deque[list] = collections.deque()
         self._memory_bytes = 0
         self._segments: collections.deque[Path] = collections.deque()
@@ -73,17 +79,21 @@ class Outbox:
 
     def put(self, ms: int, messages: list[str], sizes: list[int]) -> None:
         size = sum(sizes) + EVENT_OVERHEAD_BYTES * len(messages)
+        now = time.monotonic()
         with self._lock:
             if self._segments or self._memory_bytes + size > self.memory_limit:
                 self._spill(ms, messages, sizes, size)
             else:
-                self._runs.append([ms, messages, sizes, 0])
+                self._runs.append([ms, messages, sizes, 0, now])
                 self._memory_bytes += size
-            if self.pending_events == 0:
-                self.oldest_put = time.monotonic()
+            was_empty = self.pending_events == 0
+            if was_empty:
+                self.oldest_put = now
             self.pending_events += len(messages)
             self.pending_bytes += size
-        self.wake.set()
+            full = self.pending_events >= MAX_BATCH_EVENTS or self.pending_bytes >= MAX_BATCH_BYTES
+        if was_empty or full:
+            self.wake.set()
 
     def close(self) -> None:
         """No more events will come."""
@@ -102,7 +112,7 @@ class Outbox:
                 if not self._runs and not self._load_segment():
                     break
                 run = self._runs[0]
-                ms, messages, sizes, offset = run
+                ms, messages, sizes, offset, _ = run
                 if batch.runs and ms - batch.first_ms > max_span_ms:
                     break
                 count = min(len(messages) - offset, max_events - batch.events)
@@ -125,7 +135,10 @@ class Outbox:
                     run[3] = offset + count
             self.pending_events -= batch.events
             self.pending_bytes -= batch.size
-            self.oldest_put = time.monotonic() if self.pending_events else None
+            if not self.pending_events:
+                self.oldest_put = None
+            else:  # what is left waited since its run was put (read back from disk: long enough)
+                self.oldest_put = self._runs[0][4] if self._runs else 0.0
         return batch if batch.events else None
 
     # -- the disk -------------------------------------------------------------------------
@@ -158,7 +171,7 @@ class Outbox:
         with open(path, "rb") as segment:
             for line in segment:
                 ms, messages, sizes = orjson.loads(line)
-                self._runs.append([ms, messages, sizes, 0])
+                self._runs.append([ms, messages, sizes, 0, 0.0])
                 self._memory_bytes += sum(sizes) + EVENT_OVERHEAD_BYTES * len(messages)
         os.unlink(path)
         return True

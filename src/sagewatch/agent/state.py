@@ -9,16 +9,15 @@
   ``"delivery"``, the agent's counts (events, requests, retries, ...), for diagnosis.
 - ``spool/``: log events waiting for the server (spool.py).
 
+Only ``os`` and ``json`` here: this module is imported before the command starts.
 Both files are written to a temporary name, flushed to disk and renamed, so a reader sees a
 whole file or none.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from pathlib import Path
-
-import orjson
 
 AGENT_FILE = "agent.json"
 EXIT_FILE = "exit.json"
@@ -26,13 +25,20 @@ SPOOL_DIR = "spool"
 
 
 class StateDir:
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+        os.makedirs(self.path, exist_ok=True)
 
     @property
-    def spool(self) -> Path:
-        return self.path / SPOOL_DIR
+    def spool(self) -> str:
+        return os.path.join(self.path, SPOOL_DIR)
+
+    def forget_exit(self) -> None:
+        """An earlier run's exit.json is not this run's answer."""
+        try:
+            os.unlink(os.path.join(self.path, EXIT_FILE))
+        except FileNotFoundError:
+            pass
 
     def write_agent(self, agent_pid: int, child_pid: int, child_pgid: int, started: float) -> None:
         self._write(AGENT_FILE, {"agent_pid": agent_pid, "child_pid": child_pid,
@@ -42,10 +48,10 @@ class StateDir:
         self._write(EXIT_FILE, {"exit_code": exit_code, "signal": signal, "ended": ended, **more})
 
     def _write(self, name: str, content: dict) -> None:
-        target = self.path / name
-        temporary = self.path / f".{name}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as file:
-            file.write(orjson.dumps(content))
+        target = os.path.join(self.path, name)
+        temporary = os.path.join(self.path, f".{name}.{os.getpid()}.tmp")
+        with open(temporary, "w") as file:
+            json.dump(content, file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, target)

@@ -132,9 +132,10 @@ class Client:
         self.signer = Signer(credentials or Credentials(), region)
         self._connection: http.client.HTTPConnection | None = None
 
-    def call(self, protocol: tuple, operation: str, params: dict) -> Answer:
+    def call(self, protocol: tuple, operation: str, params: dict | bytes) -> Answer:
+        """``params`` as a dict, or already serialized as JSON bytes."""
         service, prefix, content_type, extra = protocol
-        body = orjson.dumps(params)
+        body = params if isinstance(params, bytes) else orjson.dumps(params)
         headers = self.signer.headers(service, self.host, {
             "Content-Type": content_type, "X-Amz-Target": f"{prefix}.{operation}", **extra,
         }, body)
