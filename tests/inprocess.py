@@ -107,6 +107,11 @@ class InProcessSagewatch:
             self.settle()
         return AWSResponse(request.url, answer.status_code, dict(answer.headers.items()), _Body(answer.content))
 
+    def run_duty(self, name: str) -> None:
+        """Run one of the application's background duties now (``Lifecycle.run_now``), e.g.
+        "logs.retention" or "metrics.compaction", instead of waiting for its period."""
+        self.system.lifecycle.run_now(name)
+
     # -- time ---------------------------------------------------------------------------------------
 
     def settle(self, timeout: float = 30.0) -> None:
