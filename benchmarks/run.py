@@ -1,6 +1,6 @@
 """Run the sagewatch benchmarks side by side with moto's server.
 
-    python benchmarks/run.py [logs|cloudwatch|all] [--quick] [--no-moto] [--no-save] [...]
+    python benchmarks/run.py [logs|cloudwatch|jobs|all] [--quick] [--no-moto] [--no-save] [...]
 
 Each suite is a module ``benchmarks/<suite>_bench.py`` with ``NAME`` and
 ``run(options) -> (rows, info)``; a suite whose module does not exist yet is skipped by ``all``.
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import log, machine_description, report  # noqa: E402
 
-SUITES = ("logs", "cloudwatch")
+SUITES = ("logs", "cloudwatch", "jobs")
 
 
 def _available(suite: str) -> bool:
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_description()
     log(f"{machine['cpu_model']}, {machine['logical_cores']} cores, {machine['ram_gib']} GiB, "
         f"Python {machine['python']}")
+    broken = False
     for suite in suites:
         module = importlib.import_module(f"{suite}_bench")
         started = time.monotonic()
@@ -84,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
             parameters["moto"] = "not run (--no-moto)"
         report(module.NAME, rows, parameters, machine, started, details=info.get("details"),
                save=not (args.no_save or args.quick))
-    return 0
+        # A suite whose workload broke (lines lost, a wrong count) says so in ``info``, after its
+        # table was printed and saved.
+        broken = broken or bool(info.get("broken"))
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":
