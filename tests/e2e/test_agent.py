@@ -308,3 +308,26 @@ def wait_for_lines(logs, stream: str, count: int, timeout: float = 20, endpoint_
             pass
         time.sleep(0.02)
     raise AssertionError(f"{stream}: fewer than {count} events after {timeout} s")
+
+
+def test_gpu_metrics_come_from_nvml_when_it_loads(server, job, tmp_path):
+    """With --gpus, GPUUtilization and GPUMemoryUtilization join the metrics when NVML loads
+    (a machine with an NVIDIA driver); without it the agent says so and the rest still flows."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        has_gpu = pynvml.nvmlDeviceGetCount() > 0
+        pynvml.nvmlShutdown()
+    except Exception:  # noqa: BLE001 - no library, no driver
+        has_gpu = False
+    agent = Agent(server.endpoint, tmp_path, job, python("import time; time.sleep(2.5)"), "--gpus", "0")
+    assert agent.wait()["exit_code"] == 0
+    cloudwatch = make_client("cloudwatch", server.endpoint)
+    names = {m["MetricName"] for m in cloudwatch.list_metrics(
+        Namespace=NAMESPACE, Dimensions=[{"Name": "Host", "Value": agent.host}])["Metrics"]}
+    if has_gpu:
+        assert {"GPUUtilization", "GPUMemoryUtilization", "CPUUtilization"} <= names
+    else:
+        assert names == {"CPUUtilization", "MemoryUtilization", "DiskUtilization"}
+        assert "no GPU metrics" in agent.stderr
