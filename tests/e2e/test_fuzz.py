@@ -7,8 +7,10 @@ tests/fuzz/oracle.py: below 500 except the documented 501 NotImplemented, an err
 can read, no hang, no dropped connection, no traceback in the server's log. At the end the
 server must still answer and hold no more memory than its caches account for.
 
-It runs against a server of its own, so that the thousands of groups, alarms and metrics it
-makes never meet another test's listings. ``make test`` sends about 3,000 requests, the same
+It runs against a server of its own, so that the thousands of groups, alarms, metrics and jobs
+it makes never meet another test's listings. What valid requests find on it (tests/fuzz/seeds.py)
+includes SageMaker jobs; the jobs the fuzz makes itself fail before they start (no image maps),
+and ``test_every_job_ends`` stops whatever runs, so that no job's agent outlives the run. ``make test`` sends about 3,000 requests, the same
 ones each run (Hypothesis derandomized), and shrinks a failure to a small request.
 ``SAGEWATCH_FUZZ_REQUESTS=200000`` is a long run: the random requests scale with the number
 (the full sweeps add a few thousand, whatever it is), are drawn afresh each run, and the run
@@ -20,8 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,7 +34,6 @@ from ..fuzz.generate import (
     FRAMINGS,
     PROTOCOL_IDS,
     FuzzRequest,
-    Instant,
     RequestStrategies,
     Target,
     protocols_of,
@@ -53,9 +52,10 @@ from ..fuzz.oracle import (
     problems,
     unsupported_operations,
 )
-from ..server import ServerProcess, make_client
+from ..fuzz.seeds import JOBS_END_WITHIN_S, Seeds
+from ..server import ServerProcess
 
-SERVICES = ("logs", "cloudwatch")
+SERVICES = ("logs", "cloudwatch", "sagemaker", "sts")
 REQUESTS = int(os.environ.get("SAGEWATCH_FUZZ_REQUESTS", "3000"))
 LONG_RUN = "SAGEWATCH_FUZZ_REQUESTS" in os.environ
 SEED = os.environ.get("SAGEWATCH_FUZZ_SEED")
@@ -83,164 +83,17 @@ EXTRA_SWEPT_REQUESTS = 2 if LONG_RUN else 0
 MEMORY_GROWTH_BOUND_KIB = 96 * 1024
 
 
-# -- the server and what exists on it -----------------------------------------------------------
-
-
-class Seeds:
-    """Resources for valid requests to find (a log group with a stream and events, a metric, a
-    metric alarm, a composite alarm, an anomaly detector), and their names by the model's shape
-    names. The fuzz deletes them now and then: ``restore`` puts back what is missing before each
-    operation's turn (idempotent calls: creating what exists is refused or updates it)."""
-
-    def __init__(self, server: ServerProcess) -> None:
-        suffix = uuid.uuid4().hex[:8]
-        self.logs = make_client("logs", server.endpoint)
-        self.cloudwatch = make_client("cloudwatch", server.endpoint)
-        self.group, self.stream = f"/fuzz/{suffix}", f"stream-{suffix}"
-        self.namespace, self.metric = f"Fuzz/{suffix}", f"metric-{suffix}"
-        self.alarm, self.composite = f"alarm-{suffix}", f"composite-{suffix}"
-        self.dimensions = [{"Name": "Host", "Value": "algo-1"}]
-        self.restore()
-        group_arn = self.logs.describe_log_groups(logGroupNamePrefix=self.group)["logGroups"][0]["logGroupArn"]
-        alarm_arn = self.cloudwatch.describe_alarms(AlarmNames=[self.alarm])["MetricAlarms"][0]["AlarmArn"]
-        self.known = {
-            "logs": {"LogGroupName": [self.group], "LogGroupIdentifier": [self.group, group_arn],
-                     "LogStreamName": [self.stream], "AmazonResourceName": [group_arn],
-                     "LogGroupArn": [group_arn]},
-            "cloudwatch": {"Namespace": [self.namespace], "MetricName": [self.metric],
-                           "DimensionName": ["Host"], "DimensionValue": ["algo-1"],
-                           "AlarmName": [self.alarm, self.composite], "AmazonResourceName": [alarm_arn],
-                           "MetricId": ["m1", "e1"]},
-        }
-        for service, shapes in self.known.items():
-            missing = set(shapes) - set(service_model(service).shape_names)
-            assert not missing, f"{service} model has no shapes {missing}: update the fuzz seeds"
-
-    def corpus(self) -> dict[str, dict[str, list[dict]]]:
-        """Per service and operation, requests AWS accepts (aws-behaviour.md §6, §7, §8; the
-        botocore models' shapes) that use these resources and the options that reach furthest
-        into the services: the sweep's first bases, and half the bases of random mutations."""
-        now = time.time()
-        now_ms = int(now * 1000)
-        group, stream, group_arn = self.group, self.stream, self.known["logs"]["LogGroupArn"][0]
-        alarm, composite, alarm_arn = self.alarm, self.composite, self.known["cloudwatch"]["AmazonResourceName"][0]
-        metric = {"Namespace": self.namespace, "MetricName": self.metric, "Dimensions": self.dimensions}
-        stat = {"Metric": metric, "Period": 60, "Stat": "p90"}
-        last_hour = {"StartTime": Instant(now - 3600), "EndTime": Instant(now + 60)}
-        return {
-            "logs": {
-                "CreateLogGroup": [{"logGroupName": f"{group}/more", "tags": {"team": "fuzz"}}],
-                "CreateLogStream": [{"logGroupName": group, "logStreamName": f"{stream}/more"}],
-                "DeleteLogGroup": [{"logGroupName": group}],
-                "DeleteLogStream": [{"logGroupName": group, "logStreamName": stream}],
-                "DeleteRetentionPolicy": [{"logGroupName": group}],
-                "DescribeLogGroups": [{"logGroupNamePrefix": "/fuzz/", "limit": 5}],
-                "DescribeLogStreams": [{"logGroupName": group, "orderBy": "LastEventTime", "descending": True,
-                                        "limit": 5}],
-                "FilterLogEvents": [{"logGroupName": group, "logStreamNames": [stream],
-                                     "startTime": now_ms - 3_600_000, "endTime": now_ms + 60_000,
-                                     "filterPattern": '{ $.level = "ERROR" && $.n > 3 }', "limit": 10}],
-                "GetLogEvents": [{"logGroupName": group, "logStreamName": stream, "startTime": now_ms - 3_600_000,
-                                  "endTime": now_ms + 60_000, "limit": 10, "startFromHead": True}],
-                "ListLogGroups": [{"logGroupNamePattern": "fuzz", "limit": 5}],
-                "ListTagsForResource": [{"resourceArn": group_arn}],
-                "ListTagsLogGroup": [{"logGroupName": group}],
-                "PutLogEvents": [{"logGroupName": group, "logStreamName": stream,
-                                  "logEvents": [{"timestamp": now_ms, "message": '{"level": "ERROR", "n": 7}'}]}],
-                "PutRetentionPolicy": [{"logGroupName": group, "retentionInDays": 30}],
-                "TagLogGroup": [{"logGroupName": group, "tags": {"stage": "test"}}],
-                "TagResource": [{"resourceArn": group_arn, "tags": {"stage": "test"}}],
-                "UntagLogGroup": [{"logGroupName": group, "tags": ["stage"]}],
-                "UntagResource": [{"resourceArn": group_arn, "tagKeys": ["stage"]}],
-            },
-            "cloudwatch": {
-                "DeleteAlarms": [{"AlarmNames": [composite]}],
-                "DeleteAnomalyDetector": [{"SingleMetricAnomalyDetector": {**metric, "Stat": "Average"}}],
-                "DescribeAlarmHistory": [{"AlarmName": alarm, "HistoryItemType": "StateUpdate",
-                                          "StartDate": Instant(now - 86400), "EndDate": Instant(now + 60),
-                                          "MaxRecords": 10, "ScanBy": "TimestampAscending"}],
-                "DescribeAlarms": [{"AlarmNamePrefix": "alarm-", "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
-                                    "MaxRecords": 10}],
-                "DescribeAlarmsForMetric": [{**metric, "Statistic": "Average", "Period": 60}],
-                "DescribeAnomalyDetectors": [{**metric, "MaxResults": 10}],
-                "DisableAlarmActions": [{"AlarmNames": [alarm]}],
-                "EnableAlarmActions": [{"AlarmNames": [alarm]}],
-                "GetMetricData": [{"MetricDataQueries": [
-                    {"Id": "m1", "MetricStat": stat, "ReturnData": False},
-                    {"Id": "e1", "Expression": "FILL(m1, 0) * 2", "Label": "twice"}],
-                    **last_hour, "ScanBy": "TimestampAscending", "MaxDatapoints": 100,
-                    "LabelOptions": {"Timezone": "+0130"}}],
-                "GetMetricStatistics": [
-                    {**metric, **last_hour, "Period": 60, "Statistics": ["Average", "SampleCount"]},
-                    {**metric, **last_hour, "Period": 300, "ExtendedStatistics": ["p99", "TM(10%:90%)"]}],
-                "ListMetrics": [{**metric, "RecentlyActive": "PT3H"}],
-                "ListTagsForResource": [{"ResourceARN": alarm_arn}],
-                "PutAnomalyDetector": [{"SingleMetricAnomalyDetector": {**metric, "Stat": "Average"},
-                                        "Configuration": {"ExcludedTimeRanges": [
-                                            {"StartTime": Instant(now - 7200), "EndTime": Instant(now - 3600)}],
-                                            "MetricTimezone": "UTC"}}],
-                "PutCompositeAlarm": [{"AlarmName": composite, "AlarmRule": f"ALARM({alarm}) OR OK({alarm})",
-                                       "ActionsSuppressor": alarm, "ActionsSuppressorWaitPeriod": 60,
-                                       "ActionsSuppressorExtensionPeriod": 60,
-                                       "AlarmActions": ["arn:aws:sns:us-east-1:000000000000:fuzz"]}],
-                "PutMetricAlarm": [
-                    {"AlarmName": alarm, **metric, "Statistic": "Average", "Period": 60, "EvaluationPeriods": 3,
-                     "DatapointsToAlarm": 2, "Threshold": 5.0, "ComparisonOperator": "GreaterThanThreshold",
-                     "TreatMissingData": "breaching"},
-                    {"AlarmName": f"{alarm}-math", "EvaluationPeriods": 1, "Threshold": 1.0,
-                     "ComparisonOperator": "GreaterThanThreshold", "Metrics": [
-                         {"Id": "m1", "MetricStat": {**stat, "Stat": "Average"}, "ReturnData": False},
-                         {"Id": "e1", "Expression": "m1 * 2", "ReturnData": True}]},
-                    {"AlarmName": f"{alarm}-band", "EvaluationPeriods": 1, "ThresholdMetricId": "ad1",
-                     "ComparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold", "Metrics": [
-                         {"Id": "m1", "MetricStat": {**stat, "Stat": "Average"}, "ReturnData": True},
-                         {"Id": "ad1", "Expression": "ANOMALY_DETECTION_BAND(m1, 2)"}]}],
-                "PutMetricData": [{"Namespace": self.namespace, "MetricData": [
-                    {"MetricName": self.metric, "Dimensions": self.dimensions, "Value": 1.5, "Unit": "Count",
-                     "Timestamp": Instant(now), "StorageResolution": 1},
-                    {"MetricName": self.metric, "Dimensions": self.dimensions, "Values": [1.0, 2.0],
-                     "Counts": [1.0, 3.0]},
-                    {"MetricName": self.metric, "StatisticValues": {"SampleCount": 2.0, "Sum": 3.0,
-                                                                    "Minimum": 1.0, "Maximum": 2.0}}]}],
-                "SetAlarmState": [{"AlarmName": alarm, "StateValue": "ALARM", "StateReason": "fuzz",
-                                   "StateReasonData": '{"source": "fuzz"}'}],
-                "TagResource": [{"ResourceARN": alarm_arn, "Tags": [{"Key": "stage", "Value": "test"}]}],
-                "UntagResource": [{"ResourceARN": alarm_arn, "TagKeys": ["stage"]}],
-            },
-        }
-
-    def restore(self) -> None:
-        logs, cloudwatch = self.logs, self.cloudwatch
-        for create in (lambda: logs.create_log_group(logGroupName=self.group, tags={"team": "fuzz"}),
-                       lambda: logs.create_log_stream(logGroupName=self.group, logStreamName=self.stream)):
-            try:
-                create()
-            except logs.exceptions.ResourceAlreadyExistsException:
-                pass
-        now_ms = int(time.time() * 1000)
-        logs.put_log_events(logGroupName=self.group, logStreamName=self.stream, logEvents=[
-            {"timestamp": now_ms - 1000 * i, "message": f'{{"level": "ERROR", "n": {i}}} [ip user] ERROR'}
-            for i in reversed(range(20))])
-        cloudwatch.put_metric_data(Namespace=self.namespace, MetricData=[
-            {"MetricName": self.metric, "Dimensions": self.dimensions, "Value": float(i)} for i in range(10)])
-        cloudwatch.put_metric_alarm(
-            AlarmName=self.alarm, Namespace=self.namespace, MetricName=self.metric, Dimensions=self.dimensions,
-            Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=5.0,
-            ComparisonOperator="GreaterThanThreshold", Tags=[{"Key": "team", "Value": "fuzz"}])
-        cloudwatch.put_composite_alarm(AlarmName=self.composite, AlarmRule=f"ALARM({self.alarm})")
-        cloudwatch.put_anomaly_detector(SingleMetricAnomalyDetector={
-            "Namespace": self.namespace, "MetricName": self.metric, "Dimensions": self.dimensions,
-            "Stat": "Average"})
+# -- the campaign ------------------------------------------------------------------------------
 
 
 class Campaign:
     """The fuzz server, one connection to it, what exists on it, the strategies and the tally."""
 
-    def __init__(self, server: ServerProcess, failures_dir: Path) -> None:
+    def __init__(self, server: ServerProcess, failures_dir: Path, work_dir: Path) -> None:
         self.failures_dir = failures_dir  # each distinct failure's request, as raw HTTP
         self.watch = ServerWatch(server.process.pid, server.log_path)
         self.connection = Connection("127.0.0.1", server.port)
-        self.seeds = Seeds(server)
+        self.seeds = Seeds(server, SERVICES, work_dir)
         self.corpus = self.seeds.corpus()
         self.tally = Tally()
         self._strategies: dict[tuple[str, str], RequestStrategies] = {}
@@ -305,10 +158,15 @@ class Campaign:
 def campaign(tmp_path_factory, pytestconfig):
     all_models_listed(UNSUPPORTED, SERVICES)
     server = ServerProcess(tmp_path_factory.mktemp("fuzz") / "data").start()
-    run = Campaign(server, tmp_path_factory.mktemp("fuzz-failures"))
-    yield run
-    run.connection.close()
-    server.stop()
+    run = Campaign(server, tmp_path_factory.mktemp("fuzz-failures"), tmp_path_factory.mktemp("fuzz-seeds"))
+    try:
+        yield run
+    finally:
+        # Jobs' agents outlive their server: none may be left running (test_every_job_ends
+        # checks that they end; this is for a run that failed before it).
+        run.seeds.close()
+        run.connection.close()
+        server.stop()
     for (service, protocol, group), count in run.tally.statuses.items():
         figures.record(f"fuzz {service}/{PROTOCOL_IDS[protocol]}: requests", count)
         if group != "2xx":
@@ -351,12 +209,12 @@ def test_supported_operation_answers_every_request(campaign, target):
     mark = len(campaign.tally.failures)
     sound = campaign.corpus[target.service].get(target.operation, [])
     for tree in sound:  # what AWS accepts, the server accepts
-        campaign.seeds.restore()
+        campaign.seeds.restore(target.service)
         base = wire(target, tree, FRAMINGS[target.protocol][0])
         answer = campaign.check(replace(base, mode="corpus"))
         assert answer is None or answer.status == 200, f"a request AWS accepts was refused: {base.describe()}"
         _sweep(campaign, target, tree)
-    campaign.seeds.restore()
+    campaign.seeds.restore(target.service)
     accepted = []
 
     def keep_accepted(request, answer):
@@ -395,6 +253,15 @@ def test_unsupported_operations_answer_501_not_implemented(campaign, service, pr
     _fuzz(campaign, strategy, EXAMPLES_PER_UNSUPPORTED_GROUP, also=reached_operation_is_not_implemented)
     found = campaign.distinct_failures_since(mark)
     assert not found, found
+
+
+def test_every_job_ends(campaign):
+    """The fuzz's SageMaker jobs end: those it made with valid requests of its own failed at
+    once (no image maps), and a stop ends the rest (the seeds' sleeping jobs, and any other a
+    request got running), none left behind for its agent to outlive the server."""
+    left = campaign.seeds.close().get("sagemaker")
+    assert not left, f"jobs still running {JOBS_END_WITHIN_S} s after a stop: {left}"
+    assert not campaign.watch.new_log().count("Traceback")
 
 
 def test_server_still_answers_and_memory_is_flat(campaign):

@@ -342,7 +342,9 @@ class ValueStrategies:
         low, high = _INTEGER_RANGE[shape.type_name]
         low = max(low, math.ceil(meta["min"])) if "min" in meta else low
         high = min(high, math.floor(meta["max"])) if "max" in meta else high
-        choices = [st.integers(low, high), st.integers(max(low, 0), min(high, 1000))]
+        choices = [st.integers(low, high)]
+        if max(low, 0) <= min(high, 1000):  # small values, when the range has any (not 1800..)
+            choices.append(st.integers(max(low, 0), min(high, 1000)))
         if shape.type_name == "long":
             # Times in milliseconds (Logs' Timestamp is a long): the last two weeks to two hours ahead.
             now_ms = int(_now() * 1000)
