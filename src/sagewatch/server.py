@@ -25,6 +25,7 @@ from .lifecycle import Duty, Lifecycle, Part
 from .services.cloudwatch.alarms import AlarmActions, AlarmEngine
 from .services.cloudwatch.metrics import MetricData
 from .services.cloudwatch.service import CloudWatchService
+from .services.iam.service import IAMService
 from .services.logs.service import LogsService
 from .jobs.capacity import Capacity
 from .jobs.controller import JobController
@@ -82,9 +83,11 @@ class Sagewatch:
         # A training job's MetricDefinitions read its log lines as they are stored.
         self.logs.add_ingest_listener(MetricDefinitions(jobs, self.cloudwatch.put_metric_values))
         self.sts = STSService(account_id=settings.account_id)
+        # No IAM: every call is AccessDenied, which the SageMaker SDK v3's role check accepts.
+        self.iam = IAMService(account_id=settings.account_id)
         # Writes are acknowledged once they are on disk: the gateway waits on the database's
         # group commit.
-        self.gateway = Gateway([self.logs, self.cloudwatch, self.sagemaker, self.sts],
+        self.gateway = Gateway([self.logs, self.cloudwatch, self.sagemaker, self.sts, self.iam],
                                durability=self.database.wal_sync)
 
         every = settings.compaction_seconds
@@ -93,7 +96,10 @@ class Sagewatch:
             Part("database", on_stop=self.database.close,
                  periodic=[Duty("database.checkpoint", every, self.database.checkpoint)]),
             Part("logs", periodic=[
-                Duty("logs.retention", settings.retention_sweep_seconds, self.logs.enforce_retention)]),
+                Duty("logs.retention", settings.retention_sweep_seconds, self.logs.enforce_retention),
+                # A job's agent writes many tiny batches; they become a few blocks
+                # (store/log_blocks.py). 10 s: ~4,000 blocks a run at 20 busy jobs, one budget.
+                Duty("logs.merge_small_blocks", 10.0, self.logs.store.merge_small_blocks)]),
             Part("metrics", periodic=[Duty("metrics.compaction", every, self.metric_data.compact)]),
             self.alarm_engine,
             # Last started: jobs a previous server left running are re-adopted once everything
@@ -106,7 +112,7 @@ def _runner(settings: Settings):
     """Where instances run (docs/jobs.md): this machine's processes, or a local Docker engine."""
     if settings.jobs.runner == "docker":
         return DockerRunner(docker=settings.jobs.docker)
-    return ProcessRunner()
+    return ProcessRunner(job_python=settings.jobs.python)
 
 
 def _agent_endpoint(settings: Settings) -> str:

@@ -4,6 +4,8 @@ status and Describe fields, the log stream, algorithm and instance metrics, arti
 from __future__ import annotations
 
 import json
+import os
+import signal
 import tarfile
 import textwrap
 import time
@@ -249,15 +251,21 @@ def test_a_job_that_does_not_fit_waits_pending_and_starts_when_capacity_frees(tm
     server = ServerProcess(tmp_path / "data", extra_args=("--config", str(config))).start()
     try:
         sagemaker = make_client("sagemaker", server.endpoint)
-        first, second = job_name("first"), job_name("second")
+        logs = make_client("logs", server.endpoint)
+        first, second, third = job_name("first"), job_name("second"), job_name("third")
         body = "import time\nprint('working', flush=True)\ntime.sleep(2)\n"
-        for name in (first, second):  # ml.m5.large: 2 vCPU, the whole configured machine
+        for name in (first, second, third):  # ml.m5.large: 2 vCPU, the whole configured machine
             sagemaker.create_training_job(**training_request(name, script(tmp_path, body), tmp_path / "out"))
         waiting = wait_for(lambda: sagemaker.describe_training_job(TrainingJobName=second),
                            lambda r: r["SecondaryStatus"] == "Pending", timeout=10)
         assert waiting["TrainingJobStatus"] == "InProgress"
         assert waiting["SecondaryStatusTransitions"][-1]["StatusMessage"]
         assert sagemaker.describe_training_job(TrainingJobName=first)["SecondaryStatus"] != "Pending"
+        # A job stopped while it waits never starts: Stopped, and no stream.
+        sagemaker.stop_training_job(TrainingJobName=third)
+        stopped = wait_training(sagemaker, third)
+        assert (stopped["TrainingJobStatus"], stopped["SecondaryStatus"]) == ("Stopped", "Stopped")
+        assert streams_of(logs, TRAINING_GROUP, third) == []
         done_first = wait_training(sagemaker, first)
         done_second = wait_training(sagemaker, second)
         assert done_first["TrainingJobStatus"] == done_second["TrainingJobStatus"] == "Completed"
@@ -291,5 +299,26 @@ def test_kill_9_of_the_server_mid_job_then_restart_loses_no_line(tmp_path):
         [stream] = streams_of(logs, TRAINING_GROUP, name)
         printed = [m for m in messages_of(logs, TRAINING_GROUP, stream) if m.startswith("line ")]
         assert set(printed) == {f"line {i}" for i in range(400)}
+    finally:
+        server.stop()
+
+
+def test_a_job_whose_agent_died_while_the_server_was_down_fails_with_a_clear_reason(tmp_path):
+    server = ServerProcess(tmp_path / "data").start()
+    try:
+        sagemaker = make_client("sagemaker", server.endpoint)
+        logs = make_client("logs", server.endpoint)
+        name = job_name("orphan")
+        sagemaker.create_training_job(**training_request(name, script(tmp_path, LONG_RUNNING), tmp_path / "out"))
+        wait_for(lambda: streams_of(logs, TRAINING_GROUP, name), bool)
+        server.kill()
+        # The machine loses the instance while no server watches: its agent and command die.
+        started = json.loads(next((tmp_path / "data").rglob(f"{name}/algo-1/agent/agent.json")).read_text())
+        os.killpg(started["child_pgid"], signal.SIGKILL)
+        os.kill(started["agent_pid"], signal.SIGKILL)
+        server.start()
+        job = wait_training(sagemaker, name)
+        assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Failed", "Failed")
+        assert "agent of instance algo-1 stopped without reporting" in job["FailureReason"]
     finally:
         server.stop()

@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 
+FIRST_SAMPLE_SECONDS = 0.25
 SAMPLE_SECONDS = 1.0
 # Samples kept while the server cannot be reached; beyond, the oldest go. A day of seconds is a
 # few MB; PutMetricData refuses data more than two weeks old anyway (aws-behaviour.md §7.1).
@@ -184,20 +185,48 @@ class Telemetry(threading.Thread):
                 gpus = Gpus(self.gpu_indices)
             except Exception as error:  # noqa: BLE001 - no NVML, no driver, no such device
                 print(f"sagewatch-agent: no GPU metrics: {error}", file=sys.stderr, flush=True)
+        added = 0
+        started = time.monotonic()
         try:
             tree.sample()
-            next_at = time.monotonic() + self.interval
+            # The first sample comes sooner, so a job shorter than a second still reports its
+            # instance metrics (CPU over that first short interval).
+            next_at = time.monotonic() + min(self.interval, FIRST_SAMPLE_SECONDS)
             while not self.stopping.wait(max(0.0, next_at - time.monotonic())):
                 next_at += self.interval
                 if next_at < time.monotonic():  # fell behind (suspended): do not catch up
                     next_at = time.monotonic() + self.interval
                 values = self._sample(tree, gpus)
                 if values is None:
-                    return
+                    break
                 self.samples.add(time.time(), values)
+                added += 1
+            if added == 0:
+                # The command ended before the first sample: report its whole run once, from
+                # what the kernel kept of the reaped tree (the agent waited for the command).
+                values = self._reaped(tree, time.monotonic() - started)
+                if values is not None:
+                    self.samples.add(time.time(), values)
         finally:
             if gpus is not None:
                 gpus.close()
+
+    def _reaped(self, tree: ProcessTree, seconds: float) -> dict[str, float] | None:
+        """CPU over the command's whole life and its peak memory, once it has been waited for:
+        getrusage(RUSAGE_CHILDREN) holds every reaped descendant's times and largest RSS."""
+        import resource
+
+        if not self.stopping.wait(1.0):  # the command has not ended yet: nothing to report
+            return None
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        values = {"CPUUtilization": 100.0 * (usage.ru_utime + usage.ru_stime) / max(seconds, 1e-3),
+                  # ru_maxrss is in KiB on Linux.
+                  "MemoryUtilization": 100.0 * usage.ru_maxrss * 1024 / tree.memory_total}
+        try:
+            values["DiskUtilization"] = tree.psutil.disk_usage(self.disk_path).percent
+        except OSError:
+            pass
+        return values
 
     def _sample(self, tree: ProcessTree, gpus: Gpus | None) -> dict[str, float] | None:
         measured = tree.sample()

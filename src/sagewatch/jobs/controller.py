@@ -60,6 +60,11 @@ class Stopped(Exception):
     """The run was asked to stop before its instances were launched."""
 
 
+class ShuttingDown(Exception):
+    """The server is stopping before the run launched anything: the job is left as it is
+    stored, and the next start takes it up from the beginning."""
+
+
 @dataclass
 class JobRun:
     kind: str
@@ -131,6 +136,10 @@ class JobController:
             if (job.kind, job.name) in self._runs:
                 return
             self._runs[job.kind, job.name] = run
+            if not (adopt and job.runtime.get("instances")):
+                # Queue for capacity here, in the order jobs are submitted (or, on a restart, were
+                # created), not in the order their threads happen to get going.
+                self.capacity.enqueue((job.kind, job.name), *contract.instance_shape(job.kind, job.request))
         run.thread = threading.Thread(
             target=self._run, args=(run, adopt), name=f"job {job.kind} {job.name}", daemon=True)
         run.thread.start()
@@ -150,6 +159,8 @@ class JobController:
                 self._watch(run, job)
             else:
                 self._from_the_start(run, job)
+        except ShuttingDown:
+            pass
         except Exception as error:  # a bug of ours must still end the job, with a reason
             log.exception("job %s %s failed in the controller", run.kind, run.name)
             self._end(run, "Failed", failure_reason=f"InternalServerError: {error}"[:FAILURE_REASON_CHARS])
@@ -198,6 +209,8 @@ class JobController:
         except data.DataError as error:
             self._end(run, "Failed", failure_reason=str(error))
             return
+        if self._closing.is_set():
+            raise ShuttingDown
         instances = []
         for spec in specs:
             handle = self.runner.launch(spec)
@@ -215,7 +228,9 @@ class JobController:
             allocation = self.capacity.try_allocate(ticket)
             if allocation is not None:
                 return allocation
-            if run.stop_requested.is_set() or self._closing.is_set():
+            if self._closing.is_set():
+                raise ShuttingDown
+            if run.stop_requested.is_set():
                 self.capacity.release((run.kind, run.name))
                 return None
             if not pending:
@@ -303,8 +318,10 @@ class JobController:
                 None) or self._failure_reason(failed)
         exit_message = self._exit_message(instances) if run.kind == "ProcessingJob" else None
         outcome = "Failed" if failure_reason else ("Stopped" if stopping else "Completed")
-        if outcome != "Failed" or run.kind == "TrainingJob":
-            # reference §3.1: model artifacts are uploaded for stopped jobs too.
+        # reference §3.1: a training job's model is uploaded when it completes and when it is
+        # stopped ("For successful jobs and stopped jobs, this is the time after model artifacts
+        # are uploaded"); a processing job's outputs when it completes (S3UploadMode EndOfJob).
+        if outcome == "Completed" or (outcome == "Stopped" and run.kind == "TrainingJob"):
             self._advance(run, "Uploading")
             try:
                 artifacts = data.upload_outputs(run.kind, job.request, [Path(i["ml_root"]) for i in instances],

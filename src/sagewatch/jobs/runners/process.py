@@ -57,10 +57,12 @@ def read_json(path: Path) -> dict | None:
 class ProcessRunner:
     name = "process"
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(self, python: str = sys.executable, job_python: str | None = None) -> None:
         # The interpreter that runs the agent: the server's own, which has sagewatch installed
         # (a job's configured Python need not have it).
         self.python = python
+        # The interpreter jobs run with (config.JobSettings.python).
+        self.job_python = job_python or python
         # Agents this server started are its children: poll them so they do not linger as zombies.
         self._children: dict[int, subprocess.Popen] = {}
 
@@ -82,8 +84,18 @@ class ProcessRunner:
         return [*argv, "--", *command]
 
     def environment(self, spec: InstanceSpec) -> dict[str, str]:
-        """The server's environment with the instance's variables on top (base.InstanceSpec.env)."""
-        return {**os.environ, **spec.env}
+        """The server's environment with the instance's variables on top (base.InstanceSpec.env).
+
+        Two things a framework image would give its command, given here: the jobs' Python first
+        on PATH (the SDK v3's sm_train.sh runs whatever ``python3`` and ``pip3`` PATH finds), and
+        PYTHONUNBUFFERED=TRUE, which the SageMaker framework images set (``ENV
+        PYTHONUNBUFFERED=TRUE`` in their Dockerfiles) so a script's lines reach the logs as
+        printed even when a driver pipes them."""
+        environ = {**os.environ, "PYTHONUNBUFFERED": "TRUE"}
+        python_bin = os.path.dirname(self.job_python)
+        if python_bin:
+            environ["PATH"] = os.pathsep.join([python_bin, environ.get("PATH", os.defpath)])
+        return {**environ, **spec.env}
 
     def launch(self, spec: InstanceSpec) -> dict:
         return self._start(spec, spec.command, self.environment(spec))
