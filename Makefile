@@ -16,7 +16,7 @@ SDK3_VERSION := 1.27.0
 SDK2_STAMP := $(SDK2_VENV)/.installed-sagemaker-$(SDK2_VERSION)
 SDK3_STAMP := $(SDK3_VENV)/.installed-sagemaker-train-$(SDK3_VERSION)
 
-.PHONY: run test bench soak fuzz soak-model soak-crash sdk-venvs clean
+.PHONY: run test test-docker bench soak fuzz soak-model soak-crash sdk-venvs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed sdk-venvs
 	$(BIN)/python -m pytest
+
+# The docker runner against a real engine (docs/docker.md: tests/docker/engine.sh start and
+# tests/docker/build-images.sh first). Not part of `make test`: CI has no engine.
+test-docker: $(BIN)/.installed
+	$(BIN)/python -m pytest -m docker tests/e2e/test_runner_docker.py
 
 bench: $(BIN)/.bench-installed
 	$(BIN)/python benchmarks/run.py

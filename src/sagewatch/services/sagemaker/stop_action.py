@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ... import arns
 from ..cloudwatch.alarms import StateChange
 
 HOST_NAMESPACES = {
@@ -26,7 +27,9 @@ NAME_DIMENSIONS = {"TrainingJobName": "TrainingJob", "ProcessingJobName": "Proce
 
 
 def stop_action_arn(region: str) -> str:
-    return f"arn:aws:automate:{region}:sagemaker:stop"
+    # EC2's alarm actions have this shape: arn:<partition>:automate:<region>:ec2:stop, the
+    # service in the account's place (arns.build puts the region's partition first).
+    return arns.build("automate", "stop", region, "sagemaker")
 
 
 def jobs_named_by(change: StateChange) -> list[tuple[str, str]]:
