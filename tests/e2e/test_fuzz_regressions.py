@@ -10,12 +10,14 @@ import uuid
 
 import cbor2
 import pytest
+from botocore.exceptions import ClientError
 from botocore.parsers import create_parser
 
 from sagewatch.services.pagination import page_token
 
 from ..fuzz.generate import service_model
 from ..fuzz.oracle import Answer, answering_protocol, error_code
+from ..server import make_client
 from .helpers import LOGS_TARGET, raw_request
 
 CW_TARGET = "GraniteServiceVersion20100801"
@@ -241,6 +243,34 @@ def test_a_tag_with_a_space_is_valid(logs, unique):
     name = f"/fuzz-regression/{unique}"
     logs.create_log_group(logGroupName=name, tags={"team name": "data science\u00a0lab"})
     assert logs.list_tags_log_group(logGroupName=name)["tags"] == {"team name": "data science\u00a0lab"}
+
+
+# -- a job larger than the server can hold (fixed: services/sagemaker/service.py) ---------------
+
+
+@pytest.mark.parametrize("count", [101, 2**31 - 1])
+def test_a_training_job_of_too_many_instances_is_refused_before_it_exists(server, unique, count):
+    # Would have exhausted the server: the model bounds a training job's InstanceCount below
+    # only (botocore:sagemaker TrainingInstanceCount, min 0), and each instance's /opt/ml tree
+    # and host list are built before any starts. The fuzz cannot get a job that far (its jobs'
+    # images resolve to nothing, so that none runs), so this bound was found by reading the path
+    # past it. AWS refuses such a job against the account's instance quota: ResourceLimitExceeded.
+    sagemaker = make_client("sagemaker", server.endpoint)
+    name = f"fuzz-regression-{unique}"
+    with pytest.raises(ClientError) as refused:
+        sagemaker.create_training_job(
+            TrainingJobName=name, RoleArn="arn:aws:iam::000000000000:role/SageMakerRole",
+            AlgorithmSpecification={"TrainingImage": "000000000000.dkr.ecr.us-east-1.amazonaws.com/none:1",
+                                    "TrainingInputMode": "File"},
+            OutputDataConfig={"S3OutputPath": "file:///tmp/fuzz-regression-output"},
+            ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": count, "VolumeSizeInGB": 1})
+    error = refused.value.response
+    assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (400, "ResourceLimitExceeded")
+    assert error["Error"]["Message"] == (
+        "The account-level service limit 'Number of instances per training job' is 100 Instances, with current "
+        f"utilization of 0 Instances and a request delta of {count} Instances. Please contact AWS support to "
+        "request an increase for this limit.")
+    assert sagemaker.list_training_jobs(NameContains=name)["TrainingJobSummaries"] == []
 
 
 # -- left to their owners: these fail until fixed ---------------------------------------------

@@ -81,6 +81,26 @@ ECHOED_MEMBERS = {
 }
 
 
+# The most instances one training job may ask for. The model bounds ResourceConfig.InstanceCount
+# below only (botocore TrainingInstanceCount: min 0), while every instance is a process tree on
+# this machine (and its /opt/ml tree and resourceconfig listing every host are built before it
+# starts), so a request for 2**31 instances would exhaust the server; AWS refuses such a job
+# with ResourceLimitExceeded against the account's instance quota. 100 is the bound the model
+# sets for processing (ProcessingInstanceCount max 100).
+MAX_TRAINING_INSTANCES = 100
+
+
+def _instance_limit_message(count: int) -> str:
+    """AWS's quota refusal for CreateTrainingJob, in its recorded template ("The account-level
+    service limit 'Number of instances across all processing jobs' is 4 Instances, with current
+    utilization of 0 Instances and a request delta of 11 Instances. Please contact AWS support
+    to request an increase for this limit.": data-science-on-aws/data-science-on-aws#200). The
+    quota named is sagewatch's per-job bound; other jobs never count (over capacity they queue)."""
+    return (f"The account-level service limit 'Number of instances per training job' is "
+            f"{MAX_TRAINING_INSTANCES} Instances, with current utilization of 0 Instances and a request "
+            f"delta of {count} Instances. Please contact AWS support to request an increase for this limit.")
+
+
 def validation_error(message: str) -> AWSError:
     return AWSError("ValidationException", message)
 
@@ -199,6 +219,8 @@ class SageMakerService(Service):
         if count < 1:
             raise validation_error(validation_message([Failure(
                 ("ResourceConfig", "InstanceCount"), count, "Member must have value greater than or equal to 1")]))
+        if count > MAX_TRAINING_INSTANCES:
+            raise AWSError("ResourceLimitExceeded", _instance_limit_message(count))
         self._check_metric_definitions(algorithm.get("MetricDefinitions") or [])
 
     @staticmethod
