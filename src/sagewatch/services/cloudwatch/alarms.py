@@ -40,6 +40,7 @@ from datetime import datetime, timezone
 
 import orjson
 
+from ... import arns
 from ...clock import SYSTEM_CLOCK, Clock
 from ...lifecycle import Duty
 from ...store.alarms import Alarm, AlarmStore, HistoryItem
@@ -208,7 +209,7 @@ class AlarmEngine:
     # -- names ------------------------------------------------------------------------------------
 
     def arn(self, name: str) -> str:
-        return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{name}"
+        return arns.build("cloudwatch", f"alarm:{name}", self.region, self.account_id)
 
     def changing(self) -> threading.RLock:
         """The lock every change to an alarm is made under, the engine's evaluations included.
