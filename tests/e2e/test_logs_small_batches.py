@@ -3,7 +3,7 @@ them), then merged in the store: every read through boto3 answers exactly as bef
 and every token handed out before it resumes at the same event.
 
 The merge runs on the server's own database file from this test process (a second SQLite writer,
-as a second node would be), while the server keeps serving: the server learns of it only by
+as a second node would be; the server's own merge duty may run too), while the server keeps serving: the server learns of it only by
 finding the blocks it lists changed, which is the hard case for its reads and its block cache.
 """
 
@@ -88,7 +88,8 @@ def test_reads_and_saved_tokens_are_the_same_after_merging(server, logs, group, 
                                nextToken=forward[-1][0])["nextForwardToken"]
     assert sum(len(events) for _, events in forward) == BATCHES * EVENTS_PER_BATCH
 
-    assert merge_everything(server) >= BATCHES - 1
+    # The server's own merge duty (every 10 s) may have merged some already; this finishes it.
+    merge_everything(server)
     assert stream_blocks(server, group, stream) <= 2  # 2,000 events: one block, or two at most
 
     # Every saved token, in both directions, reads the same page as before.
