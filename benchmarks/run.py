@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import log, machine_description, report  # noqa: E402
 
-SUITES = ("logs", "cloudwatch", "jobs")
+SUITES = ("logs", "cloudwatch", "jobs", "agent")
 
 
 def _available(suite: str) -> bool:

@@ -23,8 +23,29 @@ GROUP = "/aws/sagemaker/TrainingJobs"
 NAMESPACE = "/aws/sagemaker/TrainingJobs"
 
 
+STARTED: list["Agent"] = []
+
+
+@pytest.fixture(autouse=True)
+def no_agent_outlives_its_test():
+    """An agent whose server is gone retries for ever (it never drops a line), so a test that
+    fails half-way must not leave its agent and command running: both are killed here."""
+    yield
+    while STARTED:
+        STARTED.pop().kill()
+
+
 class Agent:
     """One agent process for one instance ``<job>/algo-1``."""
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.info()["child_pgid"], signal.SIGKILL)
+            except (OSError, ValueError, KeyError):
+                pass
+            self.process.kill()
+            self.process.wait()
 
     def __init__(self, endpoint: str, state_dir: Path, job: str, command: list[str],
                  *options: str) -> None:
@@ -38,6 +59,7 @@ class Agent:
              "--host", self.host, "--state-dir", str(state_dir), *options, "--", *command],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         )
+        STARTED.append(self)
 
     def wait(self, timeout: float = 60) -> dict:
         """The agent's exit.json once it has exited."""
@@ -186,11 +208,13 @@ def test_sigterm_lets_a_command_finish_cleanly_and_reaches_its_children(server, 
         import signal, subprocess, sys, time
         child = subprocess.Popen([sys.executable, "-c", (
             "import signal, sys, time\\n"
-            "signal.signal(signal.SIGTERM, lambda *_: (print('child stopping', flush=True), sys.exit(0)))\\n"
+            "signal.signal(signal.SIGTERM, lambda *_: (sys.stdout.write('child stopping\\\\n'), sys.exit(0)))\\n"
             "print('child up', flush=True)\\n"
             "while True: time.sleep(0.05)\\n")])
         def stop(*_):
-            print("parent stopping", flush=True)
+            # One write per line: the agent runs commands unbuffered (PYTHONUNBUFFERED), where
+            # print() writes the text and its newline apart, and two processes' lines could mix.
+            sys.stdout.write("parent stopping\\n")
             sys.exit(child.wait())
         signal.signal(signal.SIGTERM, stop)
         while True:

@@ -103,6 +103,15 @@ def jobs(sagemaker, code_dir):
             getattr(sagemaker, f"stop_{kind}_job")(**{f"{kind.capitalize()}JobName": name})
         except ClientError:
             pass  # already ended, or refused by a test
+    # Wait until each has ended: an agent whose server goes away keeps its undelivered lines and
+    # retries for ever, so a job must not outlive the server that runs it.
+    for kind, name in created:
+        describe = getattr(sagemaker, f"describe_{kind}_job")
+        deadline = time.monotonic() + 30
+        while describe(**{f"{kind.capitalize()}JobName": name})[f"{kind.capitalize()}JobStatus"] in (
+                "InProgress", "Stopping"):
+            assert time.monotonic() < deadline, f"{kind} job {name} did not end after Stop"
+            time.sleep(0.05)
 
 
 def unique(prefix: str = "job") -> str:
@@ -156,15 +165,16 @@ def test_create_training_job_answers_its_arn_and_describe_shows_the_fresh_job(sa
         assert absent not in job
 
 
-def test_create_processing_job_and_describe(sagemaker, jobs):
+def test_create_processing_job_and_describe(sagemaker, jobs, tmp_path):
     name = unique("proc")
+    (tmp_path / "input").mkdir()  # an input that exists: the job runs (sleeping) instead of failing
     request = jobs.processing(
         name,
         ProcessingInputs=[{"InputName": "data", "S3Input": {
-            "S3Uri": "file:///tmp/sagewatch-api-test-input", "LocalPath": "/opt/ml/processing/input",
+            "S3Uri": (tmp_path / "input").as_uri(), "LocalPath": "/opt/ml/processing/input",
             "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
         ProcessingOutputConfig={"Outputs": [{"OutputName": "out", "S3Output": {
-            "S3Uri": "file:///tmp/sagewatch-api-test-output", "LocalPath": "/opt/ml/processing/output",
+            "S3Uri": (tmp_path / "output").as_uri(), "LocalPath": "/opt/ml/processing/output",
             "S3UploadMode": "EndOfJob"}}]},
         StoppingCondition={"MaxRuntimeInSeconds": 600},
     )
