@@ -322,3 +322,39 @@ def test_a_job_whose_agent_died_while_the_server_was_down_fails_with_a_clear_rea
         assert "agent of instance algo-1 stopped without reporting" in job["FailureReason"]
     finally:
         server.stop()
+
+
+def test_the_gpu_example_runs_as_a_job(sagemaker, logs, cloudwatch, tmp_path):
+    """examples/gpu_torch.py as a job on a GPU instance type. With PyTorch and a GPU it completes
+    and its GPU metrics read above zero; with PyTorch and no GPU it runs its loop on the CPU
+    (--allow-cpu); without PyTorch (CI) the job fails with the script's own reason, in its
+    stream and in FailureReason."""
+    try:
+        import torch  # the job runs with this interpreter (config.JobSettings.python)
+    except ImportError:
+        torch = None
+    gpu = torch is not None and torch.cuda.is_available()
+    name = job_name("gpu")
+    hyperparameters = {"seconds": 3, "memory-gib": 0.5}
+    if torch is not None and not gpu:
+        hyperparameters["allow-cpu"] = ""
+    request = training_request(name, EXAMPLES / "gpu_torch.py", tmp_path / "out",
+                               hyperparameters=hyperparameters, instance_type="ml.g4dn.xlarge")
+    sagemaker.create_training_job(**request)
+    job = wait_training(sagemaker, name, timeout=120)
+    [stream] = streams_of(logs, TRAINING_GROUP, name)
+    lines = messages_of(logs, TRAINING_GROUP, stream)
+    if torch is None:
+        assert job["TrainingJobStatus"] == "Failed"
+        assert "PyTorch is not installed in this Python; gpu_torch.py needs it" in lines
+        assert job["FailureReason"].startswith("AlgorithmError: ExecuteUserScriptError:")
+        return
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert any(line.startswith("step=") for line in lines)
+    if gpu:
+        start, end = job["TrainingStartTime"].timestamp() - 60, job["TrainingEndTime"].timestamp() + 60
+        for metric in ("GPUUtilization", "GPUMemoryUtilization"):
+            points = cloudwatch.get_metric_statistics(
+                Namespace=TRAINING_GROUP, MetricName=metric, StartTime=start, EndTime=end, Period=60,
+                Dimensions=[{"Name": "Host", "Value": f"{name}/algo-1"}], Statistics=["Maximum"])
+            assert max(p["Maximum"] for p in points["Datapoints"]) > 0, metric
