@@ -259,7 +259,8 @@ def test_a_job_that_does_not_fit_waits_pending_and_starts_when_capacity_frees(tm
         waiting = wait_for(lambda: sagemaker.describe_training_job(TrainingJobName=second),
                            lambda r: r["SecondaryStatus"] == "Pending", timeout=10)
         assert waiting["TrainingJobStatus"] == "InProgress"
-        assert waiting["SecondaryStatusTransitions"][-1]["StatusMessage"]
+        assert waiting["SecondaryStatusTransitions"][-1]["StatusMessage"] == (
+            "Insufficient capacity error from EC2 while launching instances, retrying!")
         assert sagemaker.describe_training_job(TrainingJobName=first)["SecondaryStatus"] != "Pending"
         # A job stopped while it waits never starts: Stopped, and no stream.
         sagemaker.stop_training_job(TrainingJobName=third)

@@ -235,7 +235,9 @@ class JobController:
                 return None
             if not pending:
                 pending = True
-                self._advance(run, "Pending")
+                # The StatusMessage AWS gives a job that waits for instances (reference §4.2,
+                # botocore SecondaryStatusTransition.StatusMessage).
+                self._advance(run, "Pending", message=self.capacity.waiting_message())
             self.capacity.wait(POLL_SECONDS * 5)
 
     def _spec(self, job, host, epoch, layout, command, state_dir, gpus, resolved) -> InstanceSpec:
