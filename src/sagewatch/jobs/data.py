@@ -225,12 +225,23 @@ def _manifest_objects(storage: Storage, uri: str) -> list[tuple[str, str]]:
     return [(relative, base.child(relative)) for relative in entries]
 
 
+def _inside(directory: Path, relative: str, source: str) -> Path:
+    """``directory / relative``, refused when ``relative`` would leave ``directory``: an S3 key is
+    any string (``data/../../../home/u/.bashrc`` is a valid key, and an absolute manifest entry
+    ``/etc/x`` would replace the directory in a join), and nothing an input names may be written
+    outside the job's tree. Wording after the download failure's (exact AWS text unknown)."""
+    parts = [part for part in relative.split("/") if part not in ("", ".")]
+    if not parts or ".." in parts:
+        raise _Missing(f'The object "{source}" has no path inside its channel ("{relative}")')
+    return directory.joinpath(*parts)
+
+
 def fetch_source(storage: Storage, uri: str, destination: Path, data_type: str | None,
                  distribution: str | None, index: int, count: int) -> None:
     objects = (_manifest_objects(storage, uri) if data_type == "ManifestFile"
                else storage.objects(uri))
     for relative, source in _selected(objects, distribution, index, count):
-        storage.download(source, destination / relative)
+        storage.download(source, _inside(destination, relative, source))
 
 
 def fetch_code(storage: Storage, uri: str, code_dir: Path) -> None:
@@ -242,7 +253,7 @@ def fetch_code(storage: Storage, uri: str, code_dir: Path) -> None:
             tar.extractall(code_dir, filter="data")
         return
     for relative, source in storage.objects(uri):
-        storage.download(source, code_dir / relative)
+        storage.download(source, _inside(code_dir, relative, source))
 
 
 def fetch_inputs(kind: str, request: dict, layout, *, instance_index: int = 0, instance_count: int = 1,
