@@ -39,6 +39,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--gpus", default="", help="NVML indices of the instance's GPUs: 0,1")
     parser.add_argument("--disk-path", default=None,
                         help="a directory on the file system DiskUtilization measures (default: cwd)")
+    parser.add_argument("--sample-pid", type=int, default=None,
+                        help="sample CPU and memory of this process's tree instead of the command's "
+                             "(a container's main process, whose output the command only relays)")
     args = parser.parse_args(options)
     if not command:
         parser.error("no command after --")
@@ -96,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         metric_namespace=args.metric_namespace, metric_host=args.host, wake=wake,
     )
     delivery.start()
-    telemetry = Telemetry(command.pid, metrics, args.disk_path or os.getcwd(), args.gpus)
+    telemetry = Telemetry(args.sample_pid or command.pid, metrics, args.disk_path or os.getcwd(),
+                          args.gpus, root_is_child=args.sample_pid is None)
     telemetry.start()
 
     status = command.wait()

@@ -6,7 +6,9 @@ SageMaker's instance metrics (aws-behaviour.md §2.1), all in Percent, dimension
   number of cores. Here: the CPU time (user + system) the command's process tree used in the
   second, over the second. The tree is the command and its descendants, found each sample; a
   process that ended and was waited for by one of them is counted through its parent's
-  ``children_user/system`` times, so short-lived workers are not missed.
+  ``children_user/system`` times, so short-lived workers are not missed. With ``--sample-pid``
+  the tree is that process's instead (the docker runner names the container's main process: the
+  command it runs, ``docker logs``, only relays the container's output).
 - ``MemoryUtilization``: "% of memory used by the containers on an instance". Here: the
   resident memory (RSS) of the tree over the machine's memory. RSS counts pages shared between
   processes (forked data-loader workers) once per process, so it can read high; PSS would be
@@ -160,9 +162,12 @@ class Gpus:
 
 class Telemetry(threading.Thread):
     def __init__(self, root_pid: int, samples: MetricSamples, disk_path: str,
-                 gpus: list[int], interval: float = SAMPLE_SECONDS) -> None:
+                 gpus: list[int], interval: float = SAMPLE_SECONDS, root_is_child: bool = True) -> None:
         super().__init__(name="sagewatch-agent-telemetry", daemon=True)
         self.root_pid = root_pid
+        # The root is the agent's own child: once waited for, the kernel's rusage of the agent's
+        # children is the tree's. Not so for a process the agent was only told to sample.
+        self.root_is_child = root_is_child
         self.samples = samples
         self.disk_path = disk_path
         self.gpu_indices = gpus
@@ -201,7 +206,7 @@ class Telemetry(threading.Thread):
                     break
                 self.samples.add(time.time(), values)
                 added += 1
-            if added == 0:
+            if added == 0 and self.root_is_child:
                 # The command ended before the first sample: report its whole run once, from
                 # what the kernel kept of the reaped tree (the agent waited for the command).
                 values = self._reaped(tree, time.monotonic() - started)

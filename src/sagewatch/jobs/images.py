@@ -3,7 +3,10 @@
 No image registry is assumed reachable, so an image URI is resolved, in this order:
 
 (0) with the docker runner selected, an engine reachable and the image present in it: the image
-    itself, in a container (jobs/runners/docker.py);
+    itself, in a container (jobs/runners/docker.py). Any other image fails there and then, unless
+    the configuration maps it (``[jobs.images]``, which then goes on to (a) and (b)): the docker
+    runner runs the image a job names, as SageMaker and its local mode do, never a host stand-in
+    the operator did not ask for;
 (a) script mode (training only): hyperparameter ``sagemaker_program`` (+
     ``sagemaker_submit_directory``) — whatever the image, the script runs with the host's Python
     the way the SageMaker training toolkit runs it inside a framework image (jobs/toolkit.py,
@@ -44,6 +47,11 @@ OPT_ML = "/opt/ml"
 # (sagemaker-python-sdk #1968; Hands-On-Machine-Learning-Using-Amazon-SageMaker #2).
 UNKNOWN_IMAGE = ("ClientError: Cannot pull algorithm container. Either the image does not exist "
                  "or its permissions are incorrect.")
+# The docker runner is selected but no engine answers ``docker info``: the fault is the
+# server's, not the job's, so it reads as SageMaker's service errors do ("InternalServerError: …",
+# reference §3.1 FailureReason formats).
+NO_ENGINE = ("InternalServerError: the docker runner found no Docker engine (docker info did not "
+             "answer); start one or choose the process runner (docs/docker.md).")
 # reference §3.1: the FailureReason of a container whose command cannot be executed
 # (amazon-sagemaker-examples #3650), with the missing executable's name.
 NOT_EXECUTABLE = ('ClientError: Artifact upload failed:API error (400): OCI runtime create failed: '
@@ -152,6 +160,14 @@ def docker_combine(image_entrypoint: list[str], entrypoint, arguments, *, traini
     return [*image_entrypoint, *(["train"] if training else [])]
 
 
+def _configured_mapping(image: str, settings) -> list[str] | str | None:
+    """The operator's own mapping of ``image`` ([jobs.images]), not the built-in ones."""
+    for pattern, target in (getattr(settings, "images", None) or {}).items():
+        if fnmatch.fnmatchcase(image, pattern):
+            return target
+    return None
+
+
 def _mapping(image: str, settings) -> list[str] | str | None:
     for table in (getattr(settings, "images", None) or {}, DEFAULT_IMAGES):
         for pattern, target in table.items():
@@ -194,11 +210,21 @@ def resolve(kind: str, request: dict, settings=None) -> ResolvedImage:
 
     if settings.runner == "docker" and image:
         docker = settings.docker or docker_runner.docker_executable()
-        if _engine_reachable(docker) and docker_runner.image_present(image, docker):
+        reachable = _engine_reachable(docker)
+        if reachable and docker_runner.image_present(image, docker):
             tail = arguments if (entrypoint or arguments) else (["train"] if training else [])
             return ResolvedImage("docker", image, python=python,
                                  entrypoint=tuple(entrypoint) if entrypoint else None,
                                  arguments=tuple(tail or ()))
+        if _configured_mapping(image, settings) is None:
+            # The docker runner runs the job's own image: SageMaker pulls it or fails the job with
+            # this ClientError and no logs (reference §3.1 FailureReason formats, §1), and its
+            # local mode runs even a script-mode job inside the image, never on the host
+            # (aws/sagemaker-python-sdk src/sagemaker/local/image.py: train() pulls the image,
+            # then docker-compose runs it). Script mode and the built-in framework mappings below
+            # would silently run something else; an operator who wants that maps the image in
+            # [jobs.images] (docs/docker.md).
+            raise ImageError(UNKNOWN_IMAGE if reachable else NO_ENGINE)
 
     if training:
         script = toolkit.script_mode(request)

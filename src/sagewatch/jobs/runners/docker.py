@@ -21,7 +21,9 @@ $PATH: unknown``):
    container's stdout and stderr from its first byte (the engine keeps them from the start, so
    nothing printed before the agent attached is lost) and ends when the container does. The
    instance's exit status is the container's (``docker inspect``), read when the agent has
-   written exit.json, i.e. once every line is delivered.
+   written exit.json, i.e. once every line is delivered. The agent samples CPU and memory of the
+   container's main process tree (``--sample-pid``, its host pid from ``docker inspect``), not of
+   ``docker logs``.
 
 (``docker run`` under the agent, the first version, put the engine's own start error into the
 stream and answered a failed start with exit status 127 — measured, docs/docker.md.)
@@ -165,6 +167,21 @@ class DockerRunner(ProcessRunner):
         follow = [self.docker, "logs", "--follow", container]
         handle = self._start(spec, follow, self.environment(spec))
         return {**handle, **base}
+
+    def agent_command(self, spec: InstanceSpec, command: list[str]) -> list[str]:
+        argv = super().agent_command(spec, command)
+        if spec.image is None:
+            return argv
+        # The agent's command only relays the container's output; CPUUtilization and
+        # MemoryUtilization are of the container's processes (reference §2.1: "the algorithm
+        # container"), whose tree starts at its main process, visible from the host by this pid.
+        # A container that has already ended has none (0); the agent then samples its own
+        # command, which reads near zero, as a container that ran for no time would.
+        pid = (self._state(container_name(spec)) or {}).get("Pid")
+        if pid:
+            separator = argv.index("--")
+            argv[separator:separator] = ["--sample-pid", str(pid)]
+        return argv
 
     @staticmethod
     def _create_error(stderr: str, image: str | None) -> str:
