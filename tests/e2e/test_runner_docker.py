@@ -454,6 +454,40 @@ def test_api_stop_training_job_stops_the_container_and_uploads_its_model(api, tm
     assert (output / name / "output" / "model.tar.gz").exists()
 
 
+def test_api_max_runtime_stops_the_container_as_max_runtime_exceeded(api, tmp_path):
+    sagemaker = api["sagemaker"]
+    name = job_name("dmaxrt")
+    request = training_job(name, TRAIN_IMAGE, tmp_path / "out", hyperparameters={"behaviour": "wait"})
+    request["StoppingCondition"] = {"MaxRuntimeInSeconds": 1}
+    sagemaker.create_training_job(**request)
+    job = wait_training(sagemaker, name, timeout=WAIT_SECONDS)
+    assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
+
+
+def test_api_two_instances_are_two_containers_with_two_streams(api, tmp_path):
+    sagemaker, logs, cloudwatch = api["sagemaker"], api["logs"], api["cloudwatch"]
+    name = job_name("dpair")
+    # Busy for a second: long enough for the agents to sample each container (one that ends
+    # before its agent first looks has no instance metrics, docs/docker.md).
+    request = training_job(name, TRAIN_IMAGE, tmp_path / "out",
+                           hyperparameters={"behaviour": "busy", "seconds": "1", "megabytes": "16"})
+    # ml.t3.medium (2 vCPUs): two of them fit on a 2-core test machine.
+    request["ResourceConfig"] = {"InstanceType": "ml.t3.medium", "InstanceCount": 2, "VolumeSizeInGB": 1}
+    sagemaker.create_training_job(**request)
+    job = wait_training(sagemaker, name, timeout=WAIT_SECONDS)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    streams = streams_of(logs, TRAINING_GROUP, name)
+    assert [s.rsplit("-", 1)[0] for s in streams] == [f"{name}/algo-1", f"{name}/algo-2"]
+    for index, stream in enumerate(streams, start=1):
+        lines = messages_of(logs, TRAINING_GROUP, stream)
+        # Each container is its own host: resourceconfig.json's current_host and its hostname.
+        assert f"job={name} host=algo-{index}" in lines
+        assert f"hostname-in-container=algo-{index}" in lines
+    hosts = {d["Value"] for m in cloudwatch.list_metrics(Namespace=TRAINING_GROUP, MetricName="CPUUtilization")["Metrics"]
+             for d in m["Dimensions"] if d["Name"] == "Host" and d["Value"].startswith(name)}
+    assert hosts == {f"{name}/algo-1", f"{name}/algo-2"}
+
+
 def test_api_a_busy_container_reports_its_own_cpu_and_memory(api, tmp_path):
     sagemaker, cloudwatch = api["sagemaker"], api["cloudwatch"]
     name = job_name("dbusy")

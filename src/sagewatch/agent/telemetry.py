@@ -90,7 +90,7 @@ class MetricSamples:
 class ProcessTree:
     """CPU and memory of a process and its descendants, sampled with psutil."""
 
-    def __init__(self, root_pid: int) -> None:
+    def __init__(self, root_pid: int, since_start: bool = False) -> None:
         import psutil
 
         self.psutil = psutil
@@ -99,6 +99,10 @@ class ProcessTree:
         self.known: dict[int, psutil.Process] = {}
         self.cpu: dict[int, float] = {}          # pid -> CPU seconds seen last sample
         self.last_at: float | None = None
+        if since_start:
+            # A root that ran before the agent looked: the first interval is its life so far,
+            # so the first sample() already measures it.
+            self.last_at = time.monotonic() - max(1e-3, time.time() - self.root.create_time())
 
     def sample(self) -> tuple[float, float] | None:
         """(CPU percent summed over cores, memory percent) since the last call; None the first
@@ -179,7 +183,7 @@ class Telemetry(threading.Thread):
 
     def run(self) -> None:
         try:
-            tree = ProcessTree(self.root_pid)
+            tree = ProcessTree(self.root_pid, since_start=not self.root_is_child)
         except Exception as error:  # noqa: BLE001 - psutil missing, or the command already gone
             if type(error).__name__ != "NoSuchProcess":
                 print(f"sagewatch-agent: no resource metrics: {error}", file=sys.stderr, flush=True)
@@ -193,7 +197,15 @@ class Telemetry(threading.Thread):
         added = 0
         started = time.monotonic()
         try:
-            tree.sample()
+            if self.root_is_child:
+                tree.sample()
+            else:
+                # A process the agent only samples (a container's) has run since before the agent
+                # looked: measure it at once, so a container shorter than a sample reports too.
+                values = self._sample(tree, gpus)
+                if values is not None:
+                    self.samples.add(time.time(), values)
+                    added += 1
             # The first sample comes sooner, so a job shorter than a second still reports its
             # instance metrics (CPU over that first short interval).
             next_at = time.monotonic() + min(self.interval, FIRST_SAMPLE_SECONDS)

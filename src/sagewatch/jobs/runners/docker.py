@@ -175,8 +175,8 @@ class DockerRunner(ProcessRunner):
         # The agent's command only relays the container's output; CPUUtilization and
         # MemoryUtilization are of the container's processes (reference §2.1: "the algorithm
         # container"), whose tree starts at its main process, visible from the host by this pid.
-        # A container that has already ended has none (0); the agent then samples its own
-        # command, which reads near zero, as a container that ran for no time would.
+        # A container that has already ended has none (0): the agent then samples its own
+        # command, the relay, whose figures are near zero.
         pid = (self._state(container_name(spec)) or {}).get("Pid")
         if pid:
             separator = argv.index("--")
