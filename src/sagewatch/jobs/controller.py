@@ -16,8 +16,9 @@ job's logs are complete before its status turns terminal (the SDKs stop reading 
 Everything a run needs to resume lives in the job's stored ``runtime``: its instances' runner
 handles, the stage it reached, why it is being stopped. A restarted server re-adopts every
 unfinished job (``start``): launched instances are watched again (their agents kept running and
-spooling), jobs that had not launched start over, and a job whose agent died without reporting is
-failed with a clear reason.
+spooling) and take back their capacity before any waiting job is queued, jobs that had not launched
+start over, a job whose launch was cut short is failed rather than launched twice, and a job whose
+agent died without reporting is failed with a clear reason.
 """
 
 from __future__ import annotations
@@ -48,7 +49,15 @@ FAILURE_REASON_CHARS = 1024
 EXIT_MESSAGE_BYTES = 1024
 # reference §3.1 (aws/graph-notebook #145, 2022): a non-zero exit without a failure file.
 NO_FAILURE_FILE_REASON = "AlgorithmError: See job logs for more information"
-# No AWS text exists for this (a sagewatch agent is ours); it says what happened and what to check.
+# No AWS text exists for these (a sagewatch agent is ours); they say what happened and what to check.
+# A server that stopped while it was launching a job's instances cannot know which of them started
+# (a handle is stored only once its launch returned), so the job is not launched again: an
+# instance must never run twice. The instances it knows of are killed.
+LAUNCH_INTERRUPTED_REASON = (
+    "InternalServerError: The sagewatch server stopped while it was launching this job's instances, "
+    "so whether each one started is unknown; the job was not started again, so that no instance "
+    "runs twice. Create it again under a new name."
+)
 AGENT_LOST_REASON = (
     "InternalServerError: The sagewatch agent of instance {host} stopped without reporting how the "
     "instance ended (was it killed, or the machine restarted?). See {state_dir}/agent.log."
@@ -136,7 +145,17 @@ class JobController:
             if (job.kind, job.name) in self._runs:
                 return
             self._runs[job.kind, job.name] = run
-            if not (adopt and job.runtime.get("instances")):
+            if adopt and job.runtime.get("launching"):
+                pass  # interrupted while launching: it is ended, never given capacity again
+            elif adopt and job.runtime.get("instances"):
+                # Take back what the running instances use here, before start() queues the
+                # next job: done in the job's thread, a waiting job's thread could be granted
+                # the same CPUs and GPUs first.
+                instance_type = (job.runtime.get("instance_type")
+                                 or contract.instance_shape(job.kind, job.request)[0])
+                self.capacity.adopt((job.kind, job.name), instance_type,
+                                    [i.get("gpus", []) for i in job.runtime["instances"]])
+            else:
                 # Queue for capacity here, in the order jobs are submitted (or, on a restart, were
                 # created), not in the order their threads happen to get going.
                 self.capacity.enqueue((job.kind, job.name), *contract.instance_shape(job.kind, job.request))
@@ -152,10 +171,10 @@ class JobController:
             if job is None or job.status not in ("InProgress", "Stopping"):
                 return
             launched = job.runtime.get("instances")
-            if adopt and launched:
-                instance_type = job.runtime.get("instance_type") or contract.instance_shape(job.kind, job.request)[0]
-                self.capacity.adopt((run.kind, run.name), instance_type,
-                                    [i.get("gpus", []) for i in launched])
+            if adopt and job.runtime.get("launching"):
+                self._kill_instances(job)
+                self._end(run, "Failed", failure_reason=LAUNCH_INTERRUPTED_REASON)
+            elif adopt and launched:
                 self._watch(run, job)
             else:
                 self._from_the_start(run, job)
@@ -163,6 +182,9 @@ class JobController:
             pass
         except Exception as error:  # a bug of ours must still end the job, with a reason
             log.exception("job %s %s failed in the controller", run.kind, run.name)
+            # Its instances, if any were launched, would run on unwatched and beyond the capacity
+            # that is released below.
+            self._kill_instances(self.store.get(run.kind, run.name))
             self._end(run, "Failed", failure_reason=f"InternalServerError: {error}"[:FAILURE_REASON_CHARS])
         finally:
             self.capacity.release((run.kind, run.name))
@@ -211,12 +233,18 @@ class JobController:
             return
         if self._closing.is_set():
             raise ShuttingDown
+        # Marked before the first launch and each handle stored as soon as it exists: a server
+        # that stops in between leaves the mark, and the next one neither launches the job again
+        # (it would run twice) nor watches only the instances it heard of (LAUNCH_INTERRUPTED_REASON).
+        self._save_runtime(run, {"launching": [spec.host for spec in specs], "instances": [],
+                                 "epoch": epoch, "instance_type": instance_type})
         instances = []
         for spec in specs:
             handle = self.runner.launch(spec)
             instances.append({"host": spec.host, "handle": handle, "ml_root": str(spec.ml_root),
                               "state_dir": str(spec.state_dir), "gpus": spec.gpus})
-        self._save_runtime(run, {"instances": instances, "epoch": epoch, "instance_type": instance_type})
+            self._save_runtime(run, {"instances": list(instances)})
+        self._update(run, lambda job: job.runtime.pop("launching", None))
         self._advance(run, "Training")
         self._watch(run, self.store.get(run.kind, run.name))
 
@@ -272,7 +300,7 @@ class JobController:
             if len(exits) == len(instances):
                 break
             failed = any(not self._succeeded(e) for e in exits.values())
-            if not signalled and deadline is not None and self.clock.now() >= deadline:
+            if not signalled and self.clock.now() >= deadline:
                 self._request_stop(run, "MaxRuntimeExceeded")
             if not signalled and (run.stop_requested.is_set() or failed):
                 # One failed instance fails the job; the others are stopped (SIGTERM, then
@@ -286,10 +314,12 @@ class JobController:
             time.sleep(POLL_SECONDS)
         self._conclude(run, self.store.get(run.kind, run.name), instances, exits)
 
-    def _deadline(self, job: JobRecord) -> float | None:
-        seconds = (job.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+    def _deadline(self, job: JobRecord) -> float:
+        # Without a StoppingCondition the limit is AWS's default of one day, the one Describe
+        # reports (lifecycle.max_runtime_seconds; botocore StoppingCondition "The default value
+        # is 1 day").
         start = job.start_time or job.creation_time
-        return None if seconds is None else start + seconds
+        return start + lifecycle.max_runtime_seconds(job)
 
     def _request_stop(self, run: JobRun, reason: str) -> None:
         """MaxRuntimeInSeconds passed: Stopping now, Stopped/MaxRuntimeExceeded at the end."""
@@ -299,6 +329,13 @@ class JobController:
                 lifecycle.begin_stopping(job, self.clock.now())
         self._update(run, change)
         run.stop_requested.set()
+
+    def _kill_instances(self, job: JobRecord | None) -> None:
+        for instance in (job.runtime.get("instances") or []) if job is not None else []:
+            try:
+                self.runner.kill(instance["handle"])
+            except Exception:
+                log.exception("job %s %s: killing instance %s failed", job.kind, job.name, instance.get("host"))
 
     @staticmethod
     def _succeeded(ended: InstanceExit) -> bool:
@@ -363,10 +400,17 @@ class JobController:
     # -- status changes, all through the store --------------------------------------------------
 
     def _update(self, run: JobRun, change) -> JobRecord:
-        before = self.store.get(run.kind, run.name)
-        after = self.store.update(run.kind, run.name, change)
-        if before is not None and (before.status, before.secondary_status) != (after.status, after.secondary_status):
-            self.listeners.emit(before.status, after)
+        # The status before is read inside the update's transaction: read before it, a change
+        # another writer made in between (StopTrainingJob, which emits its own) was emitted twice.
+        before: list[tuple[str, str | None]] = []
+
+        def change_seen(job: JobRecord) -> None:
+            before[:] = [(job.status, job.secondary_status)]
+            change(job)
+
+        after = self.store.update(run.kind, run.name, change_seen)
+        if before and before[0] != (after.status, after.secondary_status):
+            self.listeners.emit(before[0][0], after)
         return after
 
     def _save_runtime(self, run: JobRun, runtime: dict) -> None:
