@@ -375,11 +375,10 @@ class JobController:
     @staticmethod
     def _failure_reason(failed: list[dict]) -> str:
         for instance in failed:
-            path = Path(instance["ml_root"]) / "output" / "failure"
-            try:
-                text = path.read_text(errors="replace")
-            except OSError:
+            raw = _read_in_tree(Path(instance["ml_root"]), "output/failure")
+            if raw is None:
                 continue
+            text = raw.decode("utf-8", errors="replace")
             if text.strip():
                 return ("AlgorithmError: " + text)[:FAILURE_REASON_CHARS]
         return NO_FAILURE_FILE_REASON
@@ -389,10 +388,7 @@ class JobController:
         # reference §3.3: the containers' messages are concatenated, then cut to 1 KB.
         message = b""
         for instance in instances:
-            try:
-                message += (Path(instance["ml_root"]) / "output" / "message").read_bytes()
-            except OSError:
-                continue
+            message += _read_in_tree(Path(instance["ml_root"]), "output/message") or b""
         if not message:
             return None
         return message[:EXIT_MESSAGE_BYTES].decode("utf-8", errors="ignore")
@@ -438,3 +434,21 @@ class JobController:
             lifecycle.finish(job, outcome, secondary, None, self.clock.now(),
                              failure_reason=failure_reason, exit_message=exit_message)
         self._update(run, change)
+
+
+def _read_in_tree(ml_root: Path, relative: str) -> bytes | None:
+    """A file the instance wrote in its /opt/ml, or None when there is none. The instance owns
+    that tree (with the docker runner, a container's root does): a symbolic link it leaves there
+    (output/failure -> /etc/shadow, or output -> /) resolves on this machine, so a file that does
+    not resolve inside the tree is not read, and never into a FailureReason or an ExitMessage."""
+    try:
+        root = ml_root.resolve(strict=True)
+        path = (ml_root / relative).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None

@@ -327,6 +327,18 @@ def _has_files(directories: list[Path]) -> bool:
     return any(files for d in directories if d.is_dir() for _, _, files in os.walk(d))
 
 
+def _dir_in_tree(directory: Path, tree: Path) -> bool:
+    """Whether ``directory`` is a directory that resolves inside ``tree``. os.walk does not follow
+    links below the directory it is given, but it does follow that directory itself: an instance
+    (a container's root, with the docker runner) that replaced /opt/ml/model or a processing
+    output's LocalPath with a link to / would have this machine's files uploaded."""
+    try:
+        resolved = directory.resolve(strict=True)
+        return resolved.is_dir() and resolved.is_relative_to(tree.resolve(strict=True))
+    except (OSError, RuntimeError):
+        return False
+
+
 def upload_outputs(kind: str, request: dict, ml_roots: list[Path], *,
                    storage: Storage | None = None) -> str | None:
     """Upload what the instances left; returns S3ModelArtifacts for training, None for processing."""
@@ -352,10 +364,10 @@ def _training_outputs(storage: Storage, request: dict, roots: list[Path]) -> str
     # SageMaker keeps when several write the same path is unconfirmed).
     with tempfile.TemporaryDirectory(prefix="sagewatch-upload-") as scratch:
         model = Path(scratch) / "model.tar.gz"
-        _tar_gz([root / "model" for root in roots], model)
+        _tar_gz([root / "model" for root in roots if _dir_in_tree(root / "model", root)], model)
         model_uri = base.child("model.tar.gz")
         storage.upload(model, model_uri)
-        data_dirs = [root / "output" / "data" for root in roots]
+        data_dirs = [root / "output" / "data" for root in roots if _dir_in_tree(root / "output" / "data", root)]
         if _has_files(data_dirs):
             archive = Path(scratch) / "output.tar.gz"
             _tar_gz(data_dirs, archive)
@@ -375,7 +387,7 @@ def _processing_outputs(storage: Storage, request: dict, roots: list[Path]) -> N
         destination = Location.parse(target["S3Uri"])
         for root in roots:
             directory = root / relative_root
-            if not directory.is_dir():
+            if not _dir_in_tree(directory, root):
                 continue
             for walk_root, _, files in os.walk(directory):
                 for name in sorted(files):
