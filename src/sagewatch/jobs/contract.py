@@ -50,7 +50,10 @@ class Layout:
         return self.ml_root / "code"
 
     def on_host(self, seen: str) -> Path:
-        """The host path of a path the instance sees under /opt/ml (a LocalPath of the request)."""
+        """The host path of a path the instance sees under /opt/ml (a LocalPath of the request).
+        A path that climbs out (/opt/ml/../x) is refused: it would name the host outside the tree."""
+        if ".." in seen.split("/"):
+            raise ValueError(f"{seen} climbs out of {OPT_ML}")
         if seen == OPT_ML or seen.startswith(OPT_ML + "/"):
             return self.ml_root / seen[len(OPT_ML):].lstrip("/")
         if seen == self.opt_ml or seen.startswith(self.opt_ml.rstrip("/") + "/"):

@@ -53,6 +53,8 @@ DEFAULT_TAG_PAGE = 50
 # Processing containers' local paths "must begin with /opt/ml/processing/" (reference §3.3,
 # build-your-own-processing-container.html).
 PROCESSING_ROOT = "/opt/ml/processing/"
+# Every other path a job names inside its container (CheckpointConfig.LocalPath) lies in /opt/ml.
+OPT_ML_ROOT = "/opt/ml/"
 
 _KINDS = {
     TRAINING_JOB: ("training-job", "training"),
@@ -222,6 +224,23 @@ class SageMakerService(Service):
         if count > MAX_TRAINING_INSTANCES:
             raise AWSError("ResourceLimitExceeded", _instance_limit_message(count))
         self._check_metric_definitions(algorithm.get("MetricDefinitions") or [])
+        self._check_training_paths(request)
+
+    @staticmethod
+    def _check_training_paths(request: dict) -> None:
+        """Names that become paths in the job's tree must stay in it. A channel is the directory
+        /opt/ml/input/data/<ChannelName>, and the model's pattern ([A-Za-z0-9.\\-_]+, botocore
+        ChannelName) admits "." and "..", which name input/data and input themselves (where
+        config/ lives). CheckpointConfig.LocalPath may be any path in the model (DirectoryPath:
+        ".*"); an instance here has only its /opt/ml tree to hold it, so it must lie under
+        /opt/ml without climbing out. Both are sagewatch's restrictions; wording unconfirmed."""
+        for channel in request.get("InputDataConfig") or []:
+            if channel["ChannelName"] in (".", ".."):
+                raise validation_error(
+                    f"ChannelName '{channel['ChannelName']}' cannot name a directory under /opt/ml/input/data/")
+        local = (request.get("CheckpointConfig") or {}).get("LocalPath")
+        if local and (not (local + "/").startswith(OPT_ML_ROOT) or ".." in local.split("/")):
+            raise validation_error(f"CheckpointConfig.LocalPath '{local}' must be a path under {OPT_ML_ROOT}")
 
     @staticmethod
     def _check_metric_definitions(definitions: list[dict]) -> None:
