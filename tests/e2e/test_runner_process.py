@@ -140,3 +140,15 @@ def _messages_or_empty(logs, instance) -> list[str]:
         return messages(logs, instance)
     except logs.exceptions.ResourceNotFoundException:
         return []
+
+
+def test_a_command_that_cannot_start_ends_with_a_client_error_and_no_stream(server, logs, unique, tmp_path):
+    instance = spec(server, tmp_path, unique, "")
+    instance.command = [str(tmp_path / "no-such-program")]
+    runner = ProcessRunner()
+    ended = wait_for_exit(runner, runner.launch(instance))
+    assert ended.exit_code == 127
+    assert ended.failure_reason.startswith("ClientError: The instance's command could not be started: ")
+    assert "no-such-program" in ended.failure_reason
+    groups = logs.describe_log_groups(logGroupNamePrefix=instance.log_group)["logGroups"]
+    assert groups == []  # the agent creates the group and stream on first output: none came

@@ -51,6 +51,9 @@ class InstanceExit:
     exit_code: int | None     # the command's exit status, None when a signal ended it
     signal: int | None        # the signal that ended the command
     agent_lost: bool = False  # the agent ended (or vanished) without writing exit.json
+    # Set when the command never started (no exit status can say so): the job's FailureReason,
+    # a ClientError as SageMaker gives a container that cannot start (reference §3.1).
+    failure_reason: str | None = None
 
 
 class Runner(Protocol):

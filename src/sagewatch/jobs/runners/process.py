@@ -140,7 +140,12 @@ class ProcessRunner:
             if ended is None:
                 return InstanceExit(exit_code=None, signal=None, agent_lost=True)
         self._children.pop(handle["agent_pid"], None)
-        return InstanceExit(exit_code=ended.get("exit_code"), signal=ended.get("signal"))
+        failure_reason = None
+        if ended.get("error"):
+            # The agent could not start the command (exit.json "error"; 126/127 as a shell has).
+            failure_reason = f"ClientError: The instance's command could not be started: {ended['error']}"
+        return InstanceExit(exit_code=ended.get("exit_code"), signal=ended.get("signal"),
+                            failure_reason=failure_reason)
 
     # -- stopping -------------------------------------------------------------------------------
 
