@@ -202,6 +202,8 @@ def test_a_job_whose_launch_was_interrupted_is_not_launched_twice(store, control
         ended = store.get(job.kind, job.name)
         assert (ended.status, ended.failure_reason) == ("Failed", LAUNCH_INTERRUPTED_REASON)
         wait_until(lambda: not alive(handles[0]), "the recorded instance's agent to be killed")
+        # The instance whose handle was never stored is found by its state directory and killed too.
+        wait_until(lambda: not alive(handles[1]), "the unrecorded instance's agent to be killed")
         # Nothing launched again: the instances' directories are the first server's.
         assert (job_dir / "algo-2" / "agent" / "agent.json").exists()
         assert [i["handle"] for i in ended.runtime["instances"]] == [handles[0]]

@@ -23,6 +23,7 @@ agent died without reporting is failed with a clear reason.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import threading
@@ -63,6 +64,13 @@ AGENT_LOST_REASON = (
     "instance ended (was it killed, or the machine restarted?). See {state_dir}/agent.log."
 )
 KIND_PREFIX = {"TrainingJob": "Training", "ProcessingJob": "Processing"}
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 class Stopped(Exception):
@@ -331,11 +339,23 @@ class JobController:
         run.stop_requested.set()
 
     def _kill_instances(self, job: JobRecord | None) -> None:
-        for instance in (job.runtime.get("instances") or []) if job is not None else []:
+        if job is None:
+            return
+        handles = {i["host"]: i["handle"] for i in job.runtime.get("instances") or []}
+        # An instance whose launch was cut short before its handle was stored may still have
+        # started: its agent wrote agent.json in the state directory the controller gave it.
+        for host in job.runtime.get("launching") or []:
+            if host not in handles:
+                state_dir = self.work_dir / job.kind / job.name / host / "agent"
+                started = _read_json(state_dir / "agent.json")
+                if started and started.get("agent_pid"):
+                    handles[host] = {"runner": self.runner.name, "agent_pid": started["agent_pid"],
+                                     "state_dir": str(state_dir)}
+        for host, handle in handles.items():
             try:
-                self.runner.kill(instance["handle"])
+                self.runner.kill(handle)
             except Exception:
-                log.exception("job %s %s: killing instance %s failed", job.kind, job.name, instance.get("host"))
+                log.exception("job %s %s: killing instance %s failed", job.kind, job.name, host)
 
     @staticmethod
     def _succeeded(ended: InstanceExit) -> bool:
