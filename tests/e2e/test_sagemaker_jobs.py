@@ -73,6 +73,10 @@ def test_a_training_job_runs_and_everything_reads_back(sagemaker, logs, cloudwat
     assert all("EndTime" in t for t in job["SecondaryStatusTransitions"])
     assert job["CreationTime"] <= job["TrainingStartTime"] <= job["TrainingEndTime"] <= job["LastModifiedTime"]
     assert job["TrainingTimeInSeconds"] >= 1 and job["BillableTimeInSeconds"] >= 1
+    # AWS keeps job times to the millisecond (reference §4.2: "CreationTime 11:10:50.603").
+    times = [job[k] for k in ("CreationTime", "TrainingStartTime", "TrainingEndTime", "LastModifiedTime")]
+    times += [t[k] for t in job["SecondaryStatusTransitions"] for k in ("StartTime", "EndTime")]
+    assert all(t.microsecond % 1000 == 0 for t in times)
     assert job["HyperParameters"] == request["HyperParameters"]
     assert job["ResourceConfig"]["InstanceCount"] == 1
 

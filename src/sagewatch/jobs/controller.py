@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 import threading
 import time
@@ -334,7 +335,7 @@ class JobController:
         def change(job: JobRecord) -> None:
             if job.status == "InProgress":
                 job.runtime["stop_reason"] = reason
-                lifecycle.begin_stopping(job, self.clock.now())
+                lifecycle.begin_stopping(job, self._now())
         self._update(run, change)
         run.stop_requested.set()
 
@@ -415,6 +416,11 @@ class JobController:
 
     # -- status changes, all through the store --------------------------------------------------
 
+    def _now(self) -> float:
+        """The time, to the millisecond, as AWS keeps job times (reference §4.2) and as the
+        service stamps CreationTime."""
+        return math.floor(self.clock.now() * 1000) / 1000
+
     def _update(self, run: JobRun, change) -> JobRecord:
         # The status before is read inside the update's transaction: read before it, a change
         # another writer made in between (StopTrainingJob, which emits its own) was emitted twice.
@@ -438,7 +444,7 @@ class JobController:
         def change(job: JobRecord) -> None:
             if job.status != "InProgress":
                 return  # Stopping (or already ended): the stop's own transitions win
-            lifecycle.advance(job, stage, message, self.clock.now())
+            lifecycle.advance(job, stage, message, self._now())
         self._update(run, change)
 
     def _end(self, run: JobRun, outcome: str, *, failure_reason: str | None = None,
@@ -451,7 +457,7 @@ class JobController:
                 secondary = "MaxRuntimeExceeded"
             if model_artifacts is not None:
                 job.model_artifacts = model_artifacts
-            lifecycle.finish(job, outcome, secondary, None, self.clock.now(),
+            lifecycle.finish(job, outcome, secondary, None, self._now(),
                              failure_reason=failure_reason, exit_message=exit_message)
         self._update(run, change)
 
