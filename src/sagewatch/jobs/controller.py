@@ -221,6 +221,10 @@ class JobController:
         specs = []
         try:
             for index, host in enumerate(hosts):
+                if run.stop_requested.is_set():  # before each instance's download, not after
+                    raise Stopped
+                if self._closing.is_set():
+                    raise ShuttingDown
                 ml_root = job_dir / host / "ml"
                 state_dir = job_dir / host / "agent"
                 state_dir.mkdir(parents=True, exist_ok=True)
@@ -232,8 +236,8 @@ class JobController:
                 command = resolved.command_for(layout)
                 specs.append(self._spec(job, host, epoch, layout, command, state_dir,
                                         allocation.gpus_of(index), resolved))
-                if run.stop_requested.is_set():
-                    raise Stopped
+            if run.stop_requested.is_set():
+                raise Stopped
         except Stopped:
             self._end(run, "Stopped")
             return
