@@ -198,3 +198,24 @@ def test_private_opt_ml_gives_each_instance_its_own(tmp_path):
         assert [base for _, base in seen] == ["/opt/ml", "/opt/ml"]
     else:
         assert [base for _, base in seen] == [str(tmp_path / h / "ml") for h in ("algo-1", "algo-2")]
+
+
+SCRIPT_MODE = {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": '"file:///code"'}
+
+
+@pytest.mark.parametrize("hyperparameters", [{}, SCRIPT_MODE])
+def test_docker_runner_without_an_engine_fails_an_unmapped_image_as_the_servers_fault(hyperparameters):
+    # /bin/false stands in for a docker CLI whose `docker info` finds no engine.
+    with pytest.raises(images.ImageError) as raised:
+        images.resolve("TrainingJob", training(hyperparameters=hyperparameters).request,
+                       settings(runner="docker", docker="/bin/false"))
+    assert raised.value.failure_reason == images.NO_ENGINE
+
+
+def test_docker_runner_resolves_an_image_the_operator_mapped_as_the_process_runner_does():
+    mapped = settings(runner="docker", docker="/bin/false", images={"*pytorch-training:*": "host"})
+    assert images.resolve("TrainingJob", training(hyperparameters=SCRIPT_MODE).request, mapped).mode == "script"
+
+
+def test_the_process_runner_still_runs_framework_images_on_the_host():
+    assert images.resolve("TrainingJob", training(hyperparameters=SCRIPT_MODE).request, settings()).mode == "script"
