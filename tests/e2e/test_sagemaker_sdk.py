@@ -7,11 +7,11 @@ through a real S3-compatible server (moto's, started here), and print the job's 
 
 The SDK runs in a subprocess (tests/sdk/*.py) with the SDK's virtualenv (Makefile: sdk-venvs) and
 an environment built from nothing but: AWS_ENDPOINT_URL (sagewatch), AWS_ENDPOINT_URL_S3 (moto),
-region, dummy credentials, PATH and a fresh HOME. The two training scenarios add the SDK's own
-defaults file (SAGEMAKER_USER_CONFIG_OVERRIDE) naming the default bucket and opting out of
-telemetry, because both SDKs look the account up for the bucket name through STS at a hard-coded
+region, dummy credentials, PATH and a fresh HOME. The two training scenarios name their bucket in
+the SDK's Session (`Session(default_bucket=...)`, as a user of a private S3 would): left to find
+its default bucket itself, each SDK looks the account up through STS at a hard-coded
 https://sts.<region>.amazonaws.com (v2 sagemaker/session.py generate_default_sagemaker_bucket_name,
-v3 sagemaker/core/helper/session_helper.py) which no endpoint variable redirects.
+v3 sagemaker/core/helper/session_helper.py), which no endpoint variable redirects.
 
 The SDK's waits are slow by design (v2 describes the job every 30 s, reference §11.1), so the three
 scenarios start together when the module's first test asks for them and each test waits for its
@@ -118,21 +118,11 @@ def training_uri(s3_endpoint) -> str:
 
 @pytest.fixture(scope="module")
 def scenario_home(tmp_path_factory, sdk_server) -> tuple[Path, str]:
-    """A fresh HOME (no ~/.aws, no ~/.config/sagemaker) and the SDK defaults file."""
+    """A fresh HOME (no ~/.aws, no ~/.config/sagemaker) and the bucket the training scenarios
+    name in their Session: the one the SDK would name itself, sagemaker-<region>-<account>."""
     home = tmp_path_factory.mktemp("sdk-home")
     account = make_client("sts", sdk_server.endpoint).get_caller_identity()["Account"]
-    bucket = f"sagemaker-{REGION}-{account}"  # the name the SDK would build itself
-    config = home / "sagemaker-config.yaml"
-    # Schema: sagemaker/config/config_schema.py (v2) and sagemaker/core/config/config_schema.py (v3).
-    config.write_text(
-        "SchemaVersion: '1.0'\n"
-        "SageMaker:\n"
-        "  PythonSDK:\n"
-        "    Modules:\n"
-        "      TelemetryOptOut: true\n"
-        "      Session:\n"
-        f"        DefaultS3Bucket: {bucket}\n")
-    return home, bucket
+    return home, f"sagemaker-{REGION}-{account}"
 
 
 def endpoint_environment(sdk_server, s3_endpoint, home: Path) -> dict[str, str]:
@@ -181,19 +171,18 @@ def create_tailed_job(sagemaker, name: str, output_dir: Path) -> None:
 @pytest.fixture(scope="module")
 def scenarios(tmp_path_factory, sdk_server, s3_endpoint, training_uri, scenario_home):
     """Start the three SDK scenarios at once; each test waits for its own."""
-    home, _bucket = scenario_home
+    home, bucket = scenario_home
     workdir = tmp_path_factory.mktemp("sdk-scenarios")
     sdk2, sdk3 = sdk_pythons()
     plain = endpoint_environment(sdk_server, s3_endpoint, home)
-    with_defaults = {**plain, "SAGEMAKER_USER_CONFIG_OVERRIDE": str(home / "sagemaker-config.yaml")}
-    training_args = [IMAGE, ROLE, str(EXAMPLES), training_uri]
+    training_args = [IMAGE, ROLE, str(EXAMPLES), training_uri, bucket]
 
     tailed_job = f"sdk-v2-tail-{int(time.time() * 1000)}"
     create_tailed_job(make_client("sagemaker", sdk_server.endpoint), tailed_job,
                       workdir / "tailed-output")
     running = {
-        "v2_fit": start("v2_fit", sdk2, "v2_estimator_fit.py", training_args, with_defaults, workdir),
-        "v3_train": start("v3_train", sdk3, "v3_model_trainer.py", training_args, with_defaults,
+        "v2_fit": start("v2_fit", sdk2, "v2_estimator_fit.py", training_args, plain, workdir),
+        "v3_train": start("v3_train", sdk3, "v3_model_trainer.py", training_args, plain,
                           workdir),
         "v2_logs_for_job": start("v2_logs_for_job", sdk2, "v2_logs_for_job.py", [tailed_job],
                                  plain, workdir),

@@ -2,13 +2,13 @@
 
     Estimator(image_uri=..., entry_point="train_numpy.py", source_dir=<examples>).fit(inputs, logs=True)
 
-exactly as a user writes it. The environment carries only AWS_ENDPOINT_URL (sagewatch),
-AWS_ENDPOINT_URL_S3 (the S3-compatible server), region, dummy credentials and
-SAGEMAKER_USER_CONFIG_OVERRIDE (the SDK's own defaults file naming the default bucket: the SDK
-asks STS for the account through a hard-coded https://sts.<region>.amazonaws.com endpoint,
-sagemaker/session.py generate_default_sagemaker_bucket_name, which no endpoint variable reaches).
+exactly as a user writes it, with the bucket named in the Session: the environment carries only
+AWS_ENDPOINT_URL (sagewatch), AWS_ENDPOINT_URL_S3 (the S3-compatible server), region and dummy
+credentials. (Left to find its default bucket itself, the SDK would ask STS for the account
+through a hard-coded https://sts.<region>.amazonaws.com endpoint, sagemaker/session.py
+generate_default_sagemaker_bucket_name, which no endpoint variable reaches.)
 
-Usage: python v2_estimator_fit.py IMAGE_URI ROLE_ARN SOURCE_DIR TRAINING_S3_URI
+Usage: python v2_estimator_fit.py IMAGE_URI ROLE_ARN SOURCE_DIR TRAINING_S3_URI BUCKET
 Prints the SDK's own output, then one line `SCENARIO-RESULT {json}` for the test.
 """
 
@@ -16,11 +16,13 @@ import json
 import sys
 
 from sagemaker.estimator import Estimator
+from sagemaker.session import Session
 
 
 def main() -> None:
-    image_uri, role, source_dir, training_uri = sys.argv[1:5]
+    image_uri, role, source_dir, training_uri, bucket = sys.argv[1:6]
     estimator = Estimator(
+        sagemaker_session=Session(default_bucket=bucket),
         image_uri=image_uri,
         role=role,
         instance_count=1,

@@ -17,6 +17,7 @@ import json
 import logging
 import sys
 
+from sagemaker.core.helper.session_helper import Session
 from sagemaker.train import ModelTrainer
 from sagemaker.train.configs import Compute, InputData, SourceCode
 
@@ -27,8 +28,9 @@ def main() -> None:
     # NullHandler to "sagemaker", aws/sagemaker-python-sdk#4387); a user who wants to see them
     # does this (or sets SAGEMAKER_ENABLE_RICH_LOGGING=1 for the rich console).
     logging.basicConfig(level=logging.INFO, stream=sys.stdout)
-    image_uri, role, source_dir, training_uri = sys.argv[1:5]
+    image_uri, role, source_dir, training_uri, bucket = sys.argv[1:6]
     trainer = ModelTrainer(
+        sagemaker_session=Session(default_bucket=bucket),
         training_image=image_uri,
         role=role,
         source_code=SourceCode(source_dir=source_dir, entry_script="train_numpy.py"),
