@@ -3,6 +3,11 @@
 Order matters for a fast start: the command is started before anything slow is imported
 (http.client, psutil). The agent then runs until the command has exited and everything it
 printed has been delivered, writes exit.json, and exits with the command's status.
+
+Signals: SIGTERM stops the command (SIGTERM to its process group, SIGKILL after --stop-grace),
+never the delivery. An agent whose command has ended but whose server is unreachable keeps its
+undelivered lines (in memory, then spooled under --state-dir) and retries until the server is
+back — that is how a job survives a server restart. To give those lines up, SIGKILL the agent.
 """
 
 from __future__ import annotations
