@@ -31,13 +31,11 @@ zero lines lost in the burst.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -45,7 +43,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Row, Sagewatch, boto3_client, log, machine_description, report  # noqa: E402
+from common import Row, Sagewatch, boto3_client, log, run_standalone, suite_arguments  # noqa: E402
 
 NAME = "agent"
 GROUP = "/aws/sagemaker/TrainingJobs"
@@ -277,16 +275,8 @@ def run(options: dict) -> tuple[list[Row], dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small sizes (results not saved)")
-    parser.add_argument("--no-save", action="store_true")
-    args = parser.parse_args(argv)
-    started = time.monotonic()
-    machine = machine_description()
-    rows, info = run(vars(args))
-    report(NAME, rows, info["parameters"], machine, started, details=info["details"],
-           save=not (args.quick or args.no_save))
-    return 1 if info["broken"] else 0
+    parser = suite_arguments(__doc__)
+    return run_standalone(NAME, run, parser, argv)
 
 
 if __name__ == "__main__":

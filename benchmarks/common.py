@@ -7,6 +7,8 @@ it to ``report()``; nothing here knows about any AWS service.
 
 from __future__ import annotations
 
+import argparse
+
 import datetime as _dt
 import importlib.metadata
 import json
@@ -357,3 +359,23 @@ def report(suite: str, rows: list[Row], parameters: dict, machine: dict, started
     )
     (RESULTS_DIR / f"latest-{suite}.md").write_text(markdown)
     log(f"wrote {json_path.relative_to(ROOT)} and {(RESULTS_DIR / f'latest-{suite}.md').relative_to(ROOT)}")
+
+
+def suite_arguments(description: str) -> argparse.ArgumentParser:
+    """The options every standalone suite takes; a suite adds its own sizes."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes (results not saved)")
+    parser.add_argument("--no-save", action="store_true")
+    return parser
+
+
+def run_standalone(name: str, run, parser, argv: list[str] | None = None) -> int:
+    """Run one suite as a script: measure, print and save its table; non-zero if it broke."""
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    machine = machine_description()
+    rows, info = run(vars(args))
+    report(name, rows, info["parameters"], machine, started, details=info["details"],
+           save=not (args.quick or args.no_save))
+    return 1 if info["broken"] else 0

@@ -39,7 +39,6 @@ burst, agent start overhead) is ``agent_bench.py``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -56,7 +55,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, Row, Sagewatch, boto3_client, log, machine_description, report  # noqa: E402
+from common import ROOT, Row, Sagewatch, boto3_client, log, run_standalone, suite_arguments  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 from tests.e2e.jobs import messages_of, streams_of, training_request, wait_training  # noqa: E402
@@ -380,20 +379,12 @@ def run(options: dict) -> tuple[list[Row], dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small sizes (results not saved)")
-    parser.add_argument("--no-save", action="store_true")
+    parser = suite_arguments(__doc__)
     parser.add_argument("--start-jobs", type=int, help="jobs timed from create to first instruction (default 100)")
     parser.add_argument("--latency-lines", type=int, help="lines of the latency job (default 500)")
     parser.add_argument("--concurrent", type=int, help="jobs run at once (default 20)")
     parser.add_argument("--chatty-lines", type=int, help="lines each concurrent job prints (default 1,000)")
-    args = parser.parse_args(argv)
-    started = time.monotonic()
-    machine = machine_description()
-    rows, info = run(vars(args))
-    report(NAME, rows, info["parameters"], machine, started, details=info["details"],
-           save=not (args.quick or args.no_save))
-    return 1 if info["broken"] else 0
+    return run_standalone(NAME, run, parser, argv)
 
 
 if __name__ == "__main__":
