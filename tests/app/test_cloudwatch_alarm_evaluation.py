@@ -344,6 +344,34 @@ def test_actions_suppressor(app):
     assert alarm(client, comp)["ActionsSuppressedBy"] == "Alarm"
 
 
+def test_held_actions_survive_a_restart(tmp_path, cloudwatch_data_root):
+    """Actions a composite holds through its suppressor's WaitPeriod are not forgotten when the
+    server restarts in the middle of it: the restarted engine holds them on and runs them when
+    the period ends (the gap Step 2 noted, and Step 5 item 3 asks to close)."""
+    folder = tmp_path / "restart"
+    with running_app(folder, cloudwatch_data_root) as server:
+        app = App(server, cloudwatch_data_root)
+        client = app.json
+        child, sup = still_alarm(client, "held-child"), still_alarm(client, "held-sup")
+        client.put_composite_alarm(AlarmName="held-comp", AlarmRule=f"ALARM({child})", AlarmActions=[TOPIC],
+                                   OKActions=[OK_TOPIC], ActionsSuppressor=sup, ActionsSuppressorWaitPeriod=30,
+                                   ActionsSuppressorExtensionPeriod=30)
+        app.advance(31)  # the first transition's OK actions have run
+        assert actions_of(client, "held-comp") == [OK_TOPIC]
+        client.set_alarm_state(AlarmName=child, StateValue="ALARM", StateReason="child breaks")
+        assert alarm(client, "held-comp")["ActionsSuppressedBy"] == "WaitPeriod"
+        app.advance(10)
+        stopped_at = app.now()
+    with running_app(folder, cloudwatch_data_root, start=stopped_at + 5) as server:
+        app = App(server, cloudwatch_data_root)
+        client = app.json
+        assert alarm(client, "held-comp")["ActionsSuppressedBy"] == "WaitPeriod"
+        assert actions_of(client, "held-comp") == [OK_TOPIC]
+        app.advance(16)  # the wait period (30 s from the ALARM transition) ends
+        assert actions_of(client, "held-comp") == [OK_TOPIC, TOPIC]
+        assert "ActionsSuppressedBy" not in alarm(client, "held-comp")
+
+
 # -- the live scenarios' outcomes ---------------------------------------------------------------
 
 

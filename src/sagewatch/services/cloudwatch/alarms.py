@@ -197,13 +197,16 @@ class AlarmEngine:
         # suppressor alarm name -> composites whose ActionsSuppressor it is
         self._suppresses: dict[str, set[str]] = {}
         # composite name -> the transition whose actions are held back by its ActionsSuppressor
-        # (kept in memory: held actions of a server that restarts are dropped)
+        # (in memory, and rebuilt from the store on start: a composite whose actions are
+        # suppressed is stored with ActionsSuppressedBy, its transition with its history)
         self._held: dict[str, StateChange] = {}
         self._thread: threading.Thread | None = None
         self._stopping = False
         with self._lock:
             for alarm in store.list_alarms():
                 self._index(alarm)
+                if alarm.actions_suppressed_by is not None:
+                    self._held[alarm.name] = self._held_change(alarm)
                 self._schedule(alarm.name, self.clock.now())
 
     # -- names ------------------------------------------------------------------------------------
@@ -607,6 +610,22 @@ class AlarmEngine:
             return orjson.loads(items[0].data)["oldState"]["stateValue"] == "ALARM"
         except (orjson.JSONDecodeError, KeyError, TypeError):
             return False
+
+    def _held_change(self, alarm: Alarm) -> StateChange:
+        """The transition whose actions a suppressed composite holds, as a restarted engine
+        finds it: the alarm's stored state, and the state it left from its last StateUpdate
+        history item (a held transition is always the alarm's latest)."""
+        old_state, old_reason = alarm.state_value, alarm.state_reason
+        items = self.store.history(name=alarm.name, types=[alarm.alarm_type], item_type="StateUpdate",
+                                   start=None, end=None, after_id=None, ascending=False, limit=1)
+        if items:
+            try:
+                left = orjson.loads(items[0].data)["oldState"]
+                old_state, old_reason = left["stateValue"], left.get("stateReason", "")
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                pass
+        return StateChange(alarm, old_state, old_reason, alarm.state_value, alarm.state_reason,
+                           alarm.state_reason_data, alarm.state_transitioned, self.arn(alarm.name))
 
     def _recheck_suppression(self, alarm: Alarm, now: float) -> None:
         """A composite holding actions back: hold on, or release them when nothing suppresses
