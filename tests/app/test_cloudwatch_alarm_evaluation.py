@@ -365,10 +365,17 @@ def test_held_actions_survive_a_restart(tmp_path, cloudwatch_data_root):
     with running_app(folder, cloudwatch_data_root, start=stopped_at + 5) as server:
         app = App(server, cloudwatch_data_root)
         client = app.json
+        delivered = []  # what an SNS handler would be handed (Step 5 puts OldStateValue in its message)
+        server.system.alarm_actions.register(
+            lambda arn: arn == TOPIC,
+            lambda arn, change: delivered.append((change.old_state, change.new_state, change.reason)))
         assert alarm(client, "held-comp")["ActionsSuppressedBy"] == "WaitPeriod"
         assert actions_of(client, "held-comp") == [OK_TOPIC]
         app.advance(16)  # the wait period (30 s from the ALARM transition) ends
         assert actions_of(client, "held-comp") == [OK_TOPIC, TOPIC]
+        [(old_state, new_state, reason)] = delivered
+        assert (old_state, new_state) == ("OK", "ALARM")
+        assert reason == alarm(client, "held-comp")["StateReason"]
         assert "ActionsSuppressedBy" not in alarm(client, "held-comp")
 
 
