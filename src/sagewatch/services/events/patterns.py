@@ -393,7 +393,8 @@ ValueTest = Callable[[Any], bool]
 def _exact_string(expected: str) -> ValueTest:
     address = _address_range(expected)
     if address is not None:
-        return lambda value: isinstance(value, str) and (value == expected or address.contains(value))
+        return lambda value: (isinstance(value, str)
+                              and (value == expected or address.contains(value)))
     return lambda value: isinstance(value, str) and value == expected
 
 
@@ -403,7 +404,8 @@ def _exact_number(number: _Number) -> ValueTest:
     def test(value: Any) -> bool:
         if not _is_number(value):
             return False
-        return (comparable is not None and _comparable(value) == comparable) or _number_text(value) == text
+        return ((comparable is not None and _comparable(value) == comparable)
+                or _number_text(value) == text)
     return test
 
 
@@ -618,7 +620,8 @@ def _compile_operator(members: _Members) -> _Operator:
     if name == "exactly":
         if not isinstance(operand, str):
             raise InvalidEventPattern("exact match pattern must be a string")
-        result = _Operator(lambda value, expected=operand: isinstance(value, str) and value == expected)
+        result = _Operator(lambda value, expected=operand: (isinstance(value, str)
+                                                            and value == expected))
     elif name in ("prefix", "suffix"):
         result = _Operator(_compile_affix(name, operand))
     elif name == "numeric":
