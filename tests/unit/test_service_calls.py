@@ -9,7 +9,6 @@ import time
 import pytest
 
 from sagewatch.clock import FakeClock
-from sagewatch.clock import FakeClock
 from sagewatch.services.cloudwatch.alarms import AlarmActions, AlarmEngine
 from sagewatch.services.cloudwatch.metrics import MetricData, MetricValue
 from sagewatch.services.cloudwatch.service import CloudWatchService
