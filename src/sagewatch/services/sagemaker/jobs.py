@@ -93,12 +93,10 @@ def advance(job: JobRecord, secondary_status: str, message: str | None, now: flo
     the job's TrainingStartTime: AWS's equals the end of Starting (reference §4.2). Processing
     jobs have no secondary status; for them only the start time is kept."""
     job.last_modified_time = now
-    if job.kind != TRAINING_JOB:
-        if secondary_status not in ("Starting", "Pending") and job.start_time is None:
-            job.start_time = now
-        return
     if secondary_status not in ("Starting", "Pending") and job.start_time is None:
         job.start_time = now
+    if job.kind != TRAINING_JOB:
+        return
     _close_open_transition(job, now)
     job.transitions.append(_transition(secondary_status, message or MESSAGES.get(secondary_status, ""), now))
     job.secondary_status = secondary_status
