@@ -198,7 +198,7 @@ _RUN_CHUNK = 1024
 
 def merge(
     infos: Iterable[BlockInfo],
-    load: Callable[[BlockInfo], Block | None],
+    load: Callable[[BlockInfo], Block],
     *,
     low: tuple[int, int],
     high: tuple[int, int],
@@ -209,8 +209,8 @@ def merge(
     ``forward``), restricted to the prefilter's candidates.
 
     ``infos`` must come ordered by min_timestamp ascending (forward) or max_timestamp descending
-    (backward); blocks are loaded only when the merge reaches them. ``load`` answers None for a
-    block deleted since it was listed, and the merge goes on without it.
+    (backward); blocks are loaded only when the merge reaches them (a block gone since it was
+    listed is ``merge_resuming``'s to handle: ``load`` raises).
     """
     sign = 1 if forward else -1
     infos = iter(infos)
@@ -228,9 +228,8 @@ def merge(
     while True:
         while pending is not None and reachable(pending):
             block = load(pending)
-            positions = (block.positions(low, high, forward, candidates(block, prefilter))
-                         if block is not None else None)
-            if positions is not None and positions.size:
+            positions = block.positions(low, high, forward, candidates(block, prefilter))
+            if positions.size:
                 first = int(positions[0])
                 heapq.heappush(heap, (sign * int(block.timestamps[first]), sign * int(block.ids[first]),
                                       seq, block, positions, 0))
@@ -284,13 +283,13 @@ def merge_resuming(
     last event it returned (positions are keys, and a merge keeps every key), so it goes on with
     the merged block, and with none of a deleted one. No event is skipped or repeated.
     """
-    while True:
-        def strict(info: BlockInfo) -> Block:
-            block = load(info)
-            if block is None:
-                raise BlockVanished(info.id)
-            return block
+    def strict(info: BlockInfo) -> Block:
+        block = load(info)
+        if block is None:
+            raise BlockVanished(info.id)
+        return block
 
+    while True:
         listing = list_blocks(low, high)
         try:
             for row in merge(listing, strict, low=low, high=high, forward=forward,
