@@ -26,7 +26,6 @@ never delay it.
 from __future__ import annotations
 
 import collections
-import os
 import sys
 import threading
 import time
@@ -261,7 +260,3 @@ class Telemetry(threading.Thread):
             except Exception:  # noqa: BLE001 - a GPU fallen off the bus: keep the others going
                 pass
         return values
-
-
-def default_disk_path() -> str:
-    return os.getcwd()
