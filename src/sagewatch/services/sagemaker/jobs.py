@@ -66,6 +66,12 @@ DEFAULT_MAX_RUNTIME_SECONDS = 86400
 MAX_REASON_CHARS = 1024
 
 
+def job_time(seconds: float) -> float:
+    """A moment as a job's times keep it: to the millisecond, cut down ("CreationTime
+    11:10:50.603", reference §4.2). The service and the controller both stamp jobs with it."""
+    return math.floor(seconds * 1000) / 1000
+
+
 def new_job(kind: str, name: str, arn: str, request: dict, now: float) -> JobRecord:
     """A job as Create* leaves it: InProgress; a training job Starting, with one open transition
     (a freshly created job's Describe, reference §4.2)."""

@@ -11,7 +11,6 @@ documented extension: aws/validation.py PATTERN_EXTENSIONS).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -26,8 +25,8 @@ from ..base import Service
 from ..errors import AWSError, Failure, validation_message
 from ..pagination import InvalidToken, page_token, parse_page_token
 from .jobs import (
-    DEFAULT_MAX_RUNTIME_SECONDS, PROCESSING_JOB, TRAINING_JOB, JobStateListeners, begin_stopping, new_job,
-    training_seconds,
+    DEFAULT_MAX_RUNTIME_SECONDS, PROCESSING_JOB, TRAINING_JOB, JobStateListeners, begin_stopping, job_time,
+    new_job, training_seconds,
 )
 
 
@@ -132,9 +131,7 @@ class SageMakerService(Service):
         self.state_listeners = state_listeners if state_listeners is not None else JobStateListeners()
 
     def _now(self) -> float:
-        """The time, to the millisecond: AWS's job times have millisecond precision
-        ("CreationTime 11:10:50.603", reference §4.2)."""
-        return math.floor(self.clock() * 1000) / 1000
+        return job_time(self.clock())
 
     # -- names and ARNs ------------------------------------------------------------------------
 
