@@ -235,28 +235,28 @@ class Telemetry(threading.Thread):
         if not self.stopping.wait(1.0):  # the command has not ended yet: nothing to report
             return None
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        values = {"CPUUtilization": 100.0 * (usage.ru_utime + usage.ru_stime) / max(seconds, 1e-3),
-                  # ru_maxrss is in KiB on Linux.
-                  "MemoryUtilization": 100.0 * usage.ru_maxrss * 1024 / tree.memory_total}
-        try:
-            values["DiskUtilization"] = tree.psutil.disk_usage(self.disk_path).percent
-        except OSError:
-            pass
-        return values
+        return self._with_disk(tree, {
+            "CPUUtilization": 100.0 * (usage.ru_utime + usage.ru_stime) / max(seconds, 1e-3),
+            # ru_maxrss is in KiB on Linux.
+            "MemoryUtilization": 100.0 * usage.ru_maxrss * 1024 / tree.memory_total})
 
     def _sample(self, tree: ProcessTree, gpus: Gpus | None) -> dict[str, float] | None:
         measured = tree.sample()
         if measured is None:
             return None
         cpu, memory = measured
-        values = {"CPUUtilization": cpu, "MemoryUtilization": memory}
-        try:
-            values["DiskUtilization"] = tree.psutil.disk_usage(self.disk_path).percent
-        except OSError:
-            pass
+        values = self._with_disk(tree, {"CPUUtilization": cpu, "MemoryUtilization": memory})
         if gpus is not None:
             try:
                 values["GPUUtilization"], values["GPUMemoryUtilization"] = gpus.sample()
             except Exception:  # noqa: BLE001 - a GPU fallen off the bus: keep the others going
                 pass
+        return values
+
+    def _with_disk(self, tree: ProcessTree, values: dict[str, float]) -> dict[str, float]:
+        """``values`` and DiskUtilization, when the file system of ``disk_path`` answers."""
+        try:
+            values["DiskUtilization"] = tree.psutil.disk_usage(self.disk_path).percent
+        except OSError:
+            pass
         return values
