@@ -23,7 +23,6 @@ agent died without reporting is failed with a clear reason.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import shutil
@@ -38,6 +37,7 @@ from ..store.jobs import JobRecord, JobStore
 from . import contract, data, images
 from .capacity import Capacity
 from .runners.base import InstanceExit, InstanceSpec, Runner
+from .runners.process import read_json
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +65,6 @@ AGENT_LOST_REASON = (
     "instance ended (was it killed, or the machine restarted?). See {state_dir}/agent.log."
 )
 KIND_PREFIX = {"TrainingJob": "Training", "ProcessingJob": "Processing"}
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 class Stopped(Exception):
@@ -352,7 +345,7 @@ class JobController:
         for host in job.runtime.get("launching") or []:
             if host not in handles:
                 state_dir = self.work_dir / job.kind / job.name / host / "agent"
-                started = _read_json(state_dir / "agent.json")
+                started = read_json(state_dir / "agent.json")
                 if started and started.get("agent_pid"):
                     handles[host] = {"runner": self.runner.name, "agent_pid": started["agent_pid"],
                                      "state_dir": str(state_dir)}
