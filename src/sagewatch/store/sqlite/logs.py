@@ -25,6 +25,12 @@ _BLOCK_CACHE_BYTES = 48 * 1024 * 1024
 # partial index log_blocks_small (migration 5) has exactly this condition; SQLite uses it only
 # for queries whose WHERE says the same.
 _SMALL_BLOCK = "event_count < 1000 AND stored_bytes < 131072"
+# A block rewritten from stored ones (merged or trimmed): group_id, stream_id, then NewBlock.row().
+_INSERT_NEW_BLOCK = (
+    "INSERT INTO log_blocks (group_id, stream_id, ingestion_time, min_timestamp, max_timestamp, "
+    "event_count, last_event_id, stored_bytes, timestamps, event_ids, ends, messages, "
+    "ingestion_times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 _GROUP_COLUMNS = (
     "id, name, creation_time, retention_days, kms_key_id, log_group_class, "
@@ -154,24 +160,11 @@ class SQLiteLogStore(LogStore):
             kept = trimmed(block, cutoff)
             freed += row[5] - (kept.stored_bytes if kept is not None else 0)
             if kept is not None:
-                db.execute(
-                    "INSERT INTO log_blocks (group_id, stream_id, ingestion_time, min_timestamp, "
-                    "max_timestamp, event_count, last_event_id, stored_bytes, timestamps, "
-                    "event_ids, ends, messages, ingestion_times) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (group_id, block.info.stream_id, *kept.row()),
-                )
+                db.execute(_INSERT_NEW_BLOCK, (group_id, block.info.stream_id, *kept.row()))
         deleted = _ids(db.execute(
             "DELETE FROM log_blocks WHERE group_id = ? AND min_timestamp < ? RETURNING id",
             (group_id, cutoff)))
-        db.execute("UPDATE log_groups SET stored_bytes = MAX(stored_bytes - ?, 0) WHERE id = ?",
-                   (freed, group_id))
-        db.execute(
-            "UPDATE log_streams SET first_event_timestamp = (SELECT MIN(min_timestamp) FROM "
-            "log_blocks WHERE stream_id = log_streams.id) WHERE group_id = ? AND "
-            "first_event_timestamp < ?",
-            (group_id, cutoff),
-        )
+        _events_removed(db, group_id, freed, cutoff)
         return deleted
 
     def expire_events(self, group_id: int, older_than: int) -> int:
@@ -181,27 +174,16 @@ class SQLiteLogStore(LogStore):
         with self.database.write() as db:
             db.execute("UPDATE log_groups SET expired_before = MAX(COALESCE(expired_before, ?), ?) "
                        "WHERE id = ?", (older_than, older_than, group_id))
-            stored, count = db.execute(
-                "SELECT COALESCE(SUM(stored_bytes), 0), COALESCE(SUM(event_count), 0) FROM log_blocks "
-                "WHERE group_id = ? AND max_timestamp < ?",
+            rows = db.execute(
+                "DELETE FROM log_blocks WHERE group_id = ? AND max_timestamp < ? "
+                "RETURNING id, stored_bytes, event_count",
                 (group_id, older_than),
-            ).fetchone()
-            if not count:
+            ).fetchall()
+            if not rows:
                 return 0
-            deleted = _ids(db.execute(
-                "DELETE FROM log_blocks WHERE group_id = ? AND max_timestamp < ? RETURNING id",
-                (group_id, older_than)))
-            db.execute("UPDATE log_groups SET stored_bytes = MAX(stored_bytes - ?, 0) WHERE id = ?",
-                       (stored, group_id))
-            # The first event of a stream may be gone now.
-            db.execute(
-                "UPDATE log_streams SET first_event_timestamp = (SELECT MIN(min_timestamp) FROM "
-                "log_blocks WHERE stream_id = log_streams.id) WHERE group_id = ? AND "
-                "first_event_timestamp < ?",
-                (group_id, older_than),
-            )
-        self._forget(deleted)
-        return count
+            _events_removed(db, group_id, sum(row[1] for row in rows), older_than)
+        self._forget([row[0] for row in rows])
+        return sum(row[2] for row in rows)
 
     def log_groups_with_retention(self) -> list[LogGroup]:
         return [
@@ -260,18 +242,14 @@ class SQLiteLogStore(LogStore):
 
     def delete_log_stream(self, stream: LogStream) -> None:
         with self.database.write() as db:
-            stored = db.execute(
-                "SELECT COALESCE(SUM(stored_bytes), 0) FROM log_blocks WHERE stream_id = ?",
-                (stream.id,),
-            ).fetchone()[0]
-            deleted = _ids(db.execute("DELETE FROM log_blocks WHERE stream_id = ? RETURNING id",
-                                      (stream.id,)))
+            rows = db.execute("DELETE FROM log_blocks WHERE stream_id = ? RETURNING id, stored_bytes",
+                              (stream.id,)).fetchall()
             db.execute("DELETE FROM log_streams WHERE id = ?", (stream.id,))
             db.execute(
                 "UPDATE log_groups SET stored_bytes = MAX(stored_bytes - ?, 0) WHERE id = ?",
-                (stored, stream.group_id),
+                (sum(row[1] for row in rows), stream.group_id),
             )
-        self._forget(deleted)
+        self._forget([row[0] for row in rows])
 
     # -- log events -------------------------------------------------------------------------------
 
@@ -387,12 +365,7 @@ class SQLiteLogStore(LogStore):
                 return False
             merged = merge_blocks([Block(BlockInfo(*row[:5]), *row[7:]) for row in rows],
                                   stored_bytes=sum(row[6] for row in rows))
-            db.execute(
-                "INSERT INTO log_blocks (group_id, stream_id, ingestion_time, min_timestamp, "
-                "max_timestamp, event_count, last_event_id, stored_bytes, timestamps, event_ids, "
-                "ends, messages, ingestion_times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (rows[0][5], rows[0][1], *merged.row()),
-            )
+            db.execute(_INSERT_NEW_BLOCK, (rows[0][5], rows[0][1], *merged.row()))
             db.execute(f"DELETE FROM log_blocks WHERE id IN ({marks})", ids)
         self._forget(ids)
         return True
@@ -459,6 +432,19 @@ class SQLiteLogStore(LogStore):
                 evicted = self._cache.pop(block_id, None)
                 if evicted is not None:
                     self._cache_bytes -= evicted.size
+
+
+def _events_removed(db: sqlite3.Connection, group_id: int, freed: int, older_than: int) -> None:
+    """After blocks of the group lost their events older than ``older_than``: the group's
+    storedBytes drops by ``freed``, and a stream's first event may be gone."""
+    db.execute("UPDATE log_groups SET stored_bytes = MAX(stored_bytes - ?, 0) WHERE id = ?",
+               (freed, group_id))
+    db.execute(
+        "UPDATE log_streams SET first_event_timestamp = (SELECT MIN(min_timestamp) FROM "
+        "log_blocks WHERE stream_id = log_streams.id) WHERE group_id = ? AND "
+        "first_event_timestamp < ?",
+        (group_id, older_than),
+    )
 
 
 def _ids(cursor: sqlite3.Cursor) -> list[int]:
