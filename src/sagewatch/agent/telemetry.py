@@ -43,19 +43,17 @@ class MetricSamples:
     def __init__(self, wake: threading.Event | None = None, max_samples: int = MAX_SAMPLES) -> None:
         self.wake = wake or threading.Event()
         self._lock = threading.Lock()
+        # (monotonic time added, epoch seconds measured, {metric name: value}), oldest first
         self._samples: collections.deque = collections.deque()
-        self._added: collections.deque = collections.deque()   # monotonic time of each sample
         self.max_samples = max_samples
         self.dropped = 0
         self.closed = False
 
     def add(self, at: float, values: dict[str, float]) -> None:
         with self._lock:
-            self._samples.append((at, values))
-            self._added.append(time.monotonic())
+            self._samples.append((time.monotonic(), at, values))
             while len(self._samples) > self.max_samples:
                 self._samples.popleft()
-                self._added.popleft()
                 self.dropped += 1
         self.wake.set()
 
@@ -69,19 +67,19 @@ class MetricSamples:
         return len(self._samples)
 
     def due(self, now: float, flush_seconds: float) -> bool:
-        return bool(self._samples) and (self.closed or now - self._added[0] >= flush_seconds)
+        samples = self._samples
+        return bool(samples) and (self.closed or now - samples[0][0] >= flush_seconds)
 
     def next_due(self, now: float, flush_seconds: float) -> float:
-        added = self._added
-        return added[0] + flush_seconds - now if added else flush_seconds
+        samples = self._samples
+        return samples[0][0] + flush_seconds - now if samples else flush_seconds
 
     def take(self, max_datums: int) -> list[tuple[float, str, float]]:
         """The oldest samples, as datums, at most ``max_datums`` (whole samples only)."""
         datums = []
         with self._lock:
-            while self._samples and len(datums) + len(self._samples[0][1]) <= max_datums:
-                at, values = self._samples.popleft()
-                self._added.popleft()
+            while self._samples and len(datums) + len(self._samples[0][2]) <= max_datums:
+                _, at, values = self._samples.popleft()
                 datums.extend((at, name, value) for name, value in values.items())
         return datums
 
