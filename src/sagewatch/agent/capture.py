@@ -46,23 +46,22 @@ def utf8_pieces(text: str, limit: int = MAX_MESSAGE_BYTES) -> list[str]:
         return [text]
     pieces = []
     start = 0
-    while start < len(encoded):
-        end = min(start + limit, len(encoded))
-        # Back up over continuation bytes (0b10xxxxxx) so that no character is cut in two.
-        while end < len(encoded) and end > start and (encoded[end] & 0xC0) == 0x80:
-            end -= 1
+    while len(encoded) - start > limit:
+        end = _character_cut(encoded, start, start + limit)
         pieces.append(encoded[start:end].decode("utf-8"))
         start = end
+    pieces.append(encoded[start:].decode("utf-8"))
     return pieces
 
 
-def _complete_prefix(data: bytes | bytearray, limit: int) -> int:
-    """The largest cut <= ``limit`` (``len(data) > limit``) that does not split a UTF-8
-    sequence; ``limit`` itself when the bytes there are not UTF-8 anyway."""
-    for cut in range(limit, max(limit - 3, 1) - 1, -1):
+def _character_cut(data: bytes | bytearray, start: int, end: int) -> int:
+    """The largest cut in ``(start, end]`` (``end < len(data)``) that does not split a UTF-8
+    sequence, backing up over at most three continuation bytes (0b10xxxxxx); ``end`` itself
+    when the bytes there are not UTF-8 anyway."""
+    for cut in range(end, max(end - 3, start + 1) - 1, -1):
         if (data[cut] & 0xC0) != 0x80:
             return cut
-    return limit
+    return end
 
 
 class LineAssembler:
@@ -192,7 +191,7 @@ class LineAssembler:
         """A line still open past the event limit: emit its full-size pieces now, so the open
         line holds less than one event's worth of bytes."""
         while len(self.tail) > self.max_bytes:
-            cut = _complete_prefix(self.tail, self.max_bytes)
+            cut = _character_cut(self.tail, 0, self.max_bytes)
             self._emit_raw(ms, bytes(self.tail[:cut]))
             del self.tail[:cut]
 
