@@ -24,7 +24,6 @@ agent died without reporting is failed with a clear reason.
 from __future__ import annotations
 
 import logging
-import math
 import shutil
 import threading
 import time
@@ -415,8 +414,8 @@ class JobController:
 
     def _now(self) -> float:
         """The time, to the millisecond, as AWS keeps job times (reference §4.2) and as the
-        service stamps CreationTime."""
-        return math.floor(self.clock.now() * 1000) / 1000
+        service stamps CreationTime (clock.now_ms truncates, as the service's floor does)."""
+        return self.clock.now_ms() / 1000
 
     def _update(self, run: JobRun, change) -> JobRecord:
         # The status before is read inside the update's transaction: read before it, a change
