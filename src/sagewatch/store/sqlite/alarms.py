@@ -44,9 +44,7 @@ class SQLiteAlarmStore(AlarmStore):
             )
             self._insert_history(db, history)
             if tags is not None:
-                arn, values = tags
-                db.execute("DELETE FROM tags WHERE arn = ?", (arn,))
-                SQLiteTagStore.set_tags_in(db, arn, values)
+                SQLiteTagStore.replace_tags_in(db, *tags)
 
     def get_alarm(self, name: str) -> Alarm | None:
         row = self.database.execute(f"SELECT {_COLUMNS} FROM alarms WHERE name = ?", (name,)).fetchone()

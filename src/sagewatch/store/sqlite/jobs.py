@@ -39,10 +39,8 @@ class SQLiteJobStore(JobStore):
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(job.name) from None
-            # Tags left under the ARN by nothing: jobs are never deleted, but the ARN is the
-            # job's identity, so start it clean (as alarms do).
-            db.execute("DELETE FROM tags WHERE arn = ?", (job.arn,))
-            SQLiteTagStore.set_tags_in(db, job.arn, tags)
+            # Jobs are never deleted, but the ARN is the job's identity: start it clean.
+            SQLiteTagStore.replace_tags_in(db, job.arn, tags)
 
     def get(self, kind: str, name: str) -> JobRecord | None:
         row = self.database.execute(

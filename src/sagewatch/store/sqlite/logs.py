@@ -84,9 +84,7 @@ class SQLiteLogStore(LogStore):
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(name) from None
-            db.execute("DELETE FROM tags WHERE arn = ?", (arn,))
-            if tags:
-                SQLiteTagStore.set_tags_in(db, arn, tags)
+            SQLiteTagStore.replace_tags_in(db, arn, tags)
             group_id = cursor.lastrowid
         return LogGroup(group_id, name, creation_time, None, kms_key_id, log_group_class,
                         deletion_protection, 0)

@@ -36,6 +36,14 @@ class SQLiteTagStore(TagStore):
             [(arn, k, v) for k, v in tags.items()],
         )
 
+    @staticmethod
+    def replace_tags_in(db, arn: str, tags: dict[str, str] | None) -> None:
+        """Inside a caller's write transaction creating a resource: the ARN's tags become exactly
+        ``tags``, none left by a deleted predecessor under the same ARN."""
+        db.execute("DELETE FROM tags WHERE arn = ?", (arn,))
+        if tags:
+            SQLiteTagStore.set_tags_in(db, arn, tags)
+
     def remove_tags(self, arn: str, keys: Sequence[str]) -> None:
         with self.database.write() as db:
             db.executemany("DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, k) for k in keys])
