@@ -125,9 +125,9 @@ class Client:
             raise ValueError(f"not an http(s) endpoint: {endpoint!r}")
         self.https = url.scheme == "https"
         self.hostname = url.hostname
-        self.port = url.port or (443 if self.https else 80)
         default_port = 443 if self.https else 80
-        self.host = url.netloc if url.port and url.port != default_port else url.hostname
+        self.port = url.port or default_port
+        self.host = url.netloc if self.port != default_port else url.hostname
         self.timeout = timeout
         self.signer = Signer(credentials or Credentials(), region)
         self._connection: http.client.HTTPConnection | None = None
@@ -161,8 +161,6 @@ class Client:
             self._connection = None
 
     def _connect(self) -> http.client.HTTPConnection:
-        if self.https:
-            self._connection = http.client.HTTPSConnection(self.hostname, self.port, timeout=self.timeout)
-        else:
-            self._connection = http.client.HTTPConnection(self.hostname, self.port, timeout=self.timeout)
+        kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+        self._connection = kind(self.hostname, self.port, timeout=self.timeout)
         return self._connection
