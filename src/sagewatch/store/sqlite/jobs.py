@@ -43,10 +43,7 @@ class SQLiteJobStore(JobStore):
             SQLiteTagStore.replace_tags_in(db, job.arn, tags)
 
     def get(self, kind: str, name: str) -> JobRecord | None:
-        row = self.database.execute(
-            "SELECT record FROM jobs WHERE kind = ? AND name_key = ?", (kind, name.lower())
-        ).fetchone()
-        return _record(row[0]) if row else None
+        return self._read_in(self.database, kind, name)
 
     def update(self, kind: str, name: str, change: Callable[[JobRecord], None]) -> JobRecord:
         with self.database.write() as db:
@@ -83,6 +80,7 @@ class SQLiteJobStore(JobStore):
 
     @staticmethod
     def _read_in(db, kind: str, name: str) -> JobRecord | None:
+        """The job, read through ``db``: a write transaction's connection, or the database."""
         row = db.execute(
             "SELECT record FROM jobs WHERE kind = ? AND name_key = ?", (kind, name.lower())
         ).fetchone()
