@@ -44,8 +44,6 @@ log = logging.getLogger(__name__)
 # line within 200 ms and writes exit.json after; a tenth of a second here keeps the end of a job
 # prompt without measurable cost (one stat per instance).
 POLL_SECONDS = 0.1
-# reference §3.1: FailureReason holds the first 1024 characters of /opt/ml/output/failure.
-FAILURE_REASON_CHARS = 1024
 # reference §3.3: ExitMessage is the first 1 KB of /opt/ml/output/message.
 EXIT_MESSAGE_BYTES = 1024
 # reference §3.1 (aws/graph-notebook #145, 2022): a non-zero exit without a failure file.
@@ -186,7 +184,7 @@ class JobController:
             # Its instances, if any were launched, would run on unwatched and beyond the capacity
             # that is released below.
             self._kill_instances(self.store.get(run.kind, run.name))
-            self._end(run, "Failed", failure_reason=f"InternalServerError: {error}"[:FAILURE_REASON_CHARS])
+            self._end(run, "Failed", failure_reason=f"InternalServerError: {error}")
         finally:
             self.capacity.release((run.kind, run.name))
             with self._lock:
@@ -282,12 +280,9 @@ class JobController:
             log_group=group, log_stream=f"{job.name}/{host}-{epoch}",
             # reference §2.1: Host = <job>/algo-<n> in the job kind's namespace.
             metric_namespace=group, metric_host=f"{job.name}/{host}",
-            gpus=list(gpus), stop_grace_seconds=self._stop_grace(job), image=resolved.image,
+            gpus=list(gpus), stop_grace_seconds=self.stop_grace_seconds, image=resolved.image,
             endpoint=self.endpoint, region=self.region,
         )
-
-    def _stop_grace(self, job: JobRecord) -> float:
-        return self.stop_grace_seconds
 
     # -- watching launched instances ------------------------------------------------------------
 
@@ -370,7 +365,7 @@ class JobController:
         elif failed and not stopping:
             # A runner that saw the instance fail to start (docker: no such entrypoint) says why.
             failure_reason = next(
-                (reason for i in failed if (reason := getattr(exits[i["host"]], "failure_reason", None))),
+                (reason for i in failed if (reason := exits[i["host"]].failure_reason)),
                 None) or self._failure_reason(failed)
         exit_message = self._exit_message(instances) if run.kind == "ProcessingJob" else None
         outcome = "Failed" if failure_reason else ("Stopped" if stopping else "Completed")
@@ -391,13 +386,15 @@ class JobController:
 
     @staticmethod
     def _failure_reason(failed: list[dict]) -> str:
+        # reference §3.1: FailureReason is the first 1024 characters of /opt/ml/output/failure;
+        # lifecycle.finish cuts every FailureReason to that length.
         for instance in failed:
             raw = _read_in_tree(Path(instance["ml_root"]), "output/failure")
             if raw is None:
                 continue
             text = raw.decode("utf-8", errors="replace")
             if text.strip():
-                return ("AlgorithmError: " + text)[:FAILURE_REASON_CHARS]
+                return "AlgorithmError: " + text
         return NO_FAILURE_FILE_REASON
 
     @staticmethod
