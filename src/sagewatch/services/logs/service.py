@@ -8,10 +8,10 @@ ranges, enums, patterns); this module adds the rules the model cannot express.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 
 from ... import arns
+from ...clock import SYSTEM_CLOCK
 from ...store import Conflict, Gone
 from ...store.logs import LogGroup, LogStore, LogStream
 from ...store.tags import TagStore
@@ -47,10 +47,6 @@ log = logging.getLogger(__name__)
 IngestListener = Callable[[str, str, list[tuple[int, str]]], None]
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def utf8_length(text: str) -> int:
     """Bytes of ``text`` in UTF-8 (AWS's sizes count bytes); cheap for ASCII, the usual case."""
     return len(text) if text.isascii() else len(text.encode())
@@ -77,7 +73,7 @@ class LogsService(Service):
 
     def __init__(
         self, store: LogStore, tags: TagStore, *, region: str, account_id: str,
-        clock: Callable[[], int] = now_ms,
+        clock: Callable[[], int] = SYSTEM_CLOCK.now_ms,
     ):
         self.store = store
         self.tags = tags
