@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from functools import cache
 from typing import TYPE_CHECKING
 
 import botocore.loaders
+
+from .messages import utc_milliseconds
 
 if TYPE_CHECKING:
     from sagewatch.services.cloudwatch.alarms import StateChange
@@ -72,11 +73,7 @@ def alarm_subject(alarm_name: str, new_state: str, region: str) -> str:
 
 def alarm_time(epoch_seconds: float) -> str:
     """Times in alarm messages: ``2019-11-22T01:02:17.570+0000`` (milliseconds, numeric UTC offset)."""
-    # Whole milliseconds first: a float such as 1335920046.655 is 1335920046.654999..., and
-    # truncating its microseconds would write .654.
-    milliseconds = round(epoch_seconds * 1000)
-    moment = datetime.fromtimestamp(milliseconds // 1000, timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{milliseconds % 1000:03d}+0000"
+    return utc_milliseconds(epoch_seconds, "+0000")
 
 
 def alarm_notification(change: StateChange, *, region: str, account_id: str) -> AlarmNotification:

@@ -45,13 +45,18 @@ UNSUBSCRIBE_TEXT = ("You have chosen to deactivate subscription {subscription_ar
                     "included in this message.")
 
 
-def sns_timestamp(epoch_seconds: float) -> str:
-    """``Timestamp`` as SNS writes it: UTC, milliseconds, ``Z`` ("2012-05-02T00:54:06.655Z")."""
+def utc_milliseconds(epoch_seconds: float, zone: str) -> str:
+    """``2012-05-02T00:54:06.655`` followed by ``zone`` ("Z", "+0000"): UTC to the millisecond."""
     # Whole milliseconds first: a float such as 1335920046.655 is 1335920046.654999..., and
     # truncating its microseconds would write .654.
     milliseconds = round(epoch_seconds * 1000)
     moment = datetime.fromtimestamp(milliseconds // 1000, timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{milliseconds % 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{milliseconds % 1000:03d}{zone}"
+
+
+def sns_timestamp(epoch_seconds: float) -> str:
+    """``Timestamp`` as SNS writes it: UTC, milliseconds, ``Z`` ("2012-05-02T00:54:06.655Z")."""
+    return utc_milliseconds(epoch_seconds, "Z")
 
 
 def confirm_subscription_url(endpoint: str, topic_arn: str, token: str) -> str:
