@@ -277,9 +277,7 @@ def test_lines_printed_while_the_server_is_down_are_delivered_when_it_starts(tmp
         logs = make_client("logs", server.endpoint)
         assert messages(read_forward(logs, GROUP, agent.stream)) == [f"line {i}" for i in range(2000)]
     finally:
-        if agent.process.poll() is None:
-            agent.process.kill()
-        server.stop()
+        server.stop()   # the agent, if still running, is killed by no_agent_outlives_its_test
 
 
 def test_no_line_is_lost_when_the_server_is_killed_mid_stream(tmp_path, job):
@@ -294,7 +292,7 @@ def test_no_line_is_lost_when_the_server_is_killed_mid_stream(tmp_path, job):
     """))
     try:
         logs = make_client("logs", server.endpoint)
-        wait_for_lines(logs, agent.stream, 1000, endpoint_logs=logs)
+        wait_for_lines(logs, agent.stream, 1000)
         server.kill()
         time.sleep(1.0)
         server.start()
@@ -314,22 +312,19 @@ def test_no_line_is_lost_when_the_server_is_killed_mid_stream(tmp_path, job):
         record("agent kill -9: lines duplicated by a batch in flight", duplicates)
         assert duplicates <= 10_000  # at most the one batch that was in flight
     finally:
-        if agent.process.poll() is None:
-            agent.process.kill()
-        server.stop()
+        server.stop()   # the agent, if still running, is killed by no_agent_outlives_its_test
 
 
-def wait_for_lines(logs, stream: str, count: int, timeout: float = 20, endpoint_logs=None) -> None:
+def wait_for_lines(logs, stream: str, count: int, timeout: float = 20) -> None:
     """Until the stream holds at least ``count`` events."""
-    client = endpoint_logs or logs
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            got = client.get_log_events(logGroupName=GROUP, logStreamName=stream, startFromHead=True,
-                                        limit=count)["events"]
+            got = logs.get_log_events(logGroupName=GROUP, logStreamName=stream, startFromHead=True,
+                                      limit=count)["events"]
             if len(got) >= count:
                 return
-        except client.exceptions.ResourceNotFoundException:
+        except logs.exceptions.ResourceNotFoundException:
             pass
         time.sleep(0.02)
     raise AssertionError(f"{stream}: fewer than {count} events after {timeout} s")
