@@ -47,7 +47,6 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from .base import InstanceExit, InstanceSpec
@@ -123,13 +122,6 @@ def create_command(spec: InstanceSpec, docker: str | None = None) -> list[str]:
     return [*argv, *spec.command]
 
 
-@dataclass
-class ContainerExit(InstanceExit):
-    """How a container ended; ``failure_reason`` is set when it never started (a ClientError,
-    reference §3.1), which no exit status can say."""
-    failure_reason: str | None = None
-
-
 class DockerRunner(ProcessRunner):
     name = "docker"
 
@@ -197,8 +189,8 @@ class DockerRunner(ProcessRunner):
         if container is None:
             return super().poll(handle)
         if "start_error" in handle:
-            return ContainerExit(exit_code=handle["exit_code"], signal=None,
-                                 failure_reason=handle["start_error"])
+            return InstanceExit(exit_code=handle["exit_code"], signal=None,
+                                failure_reason=handle["start_error"])
         ended = super().poll(handle)
         if ended is None:
             return None
