@@ -31,6 +31,7 @@ zero lines lost in the burst.
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -121,7 +122,6 @@ class AgentRun:
 
     def command_ended(self) -> float:
         """When the command exited (epoch seconds, from exit.json)."""
-        import json
         return json.loads((self.state / "exit.json").read_text())["ended"]
 
 
@@ -177,8 +177,7 @@ def burst(endpoint, work, logs, lines: int) -> dict:
     return {"lines": lines, "seconds": end - run.started, "delivered": delivered}
 
 
-def latency(endpoint, work, lines: int, per_second: float) -> dict:
-    logs = boto3_client("logs", endpoint)
+def latency(endpoint, work, logs, lines: int, per_second: float) -> dict:
     run = AgentRun(endpoint, work, "latency", [sys.executable, "-c", TIMED, str(lines), str(per_second)])
     seen: dict[int, float] = {}
     token = None
@@ -199,7 +198,7 @@ def latency(endpoint, work, lines: int, per_second: float) -> dict:
             "p99_s": delays[min(len(delays) - 1, int(0.99 * len(delays)))], "max_s": delays[-1]}
 
 
-def start_overhead(endpoint, work, runs: int) -> dict:
+def start_overhead(endpoint, work, logs, runs: int) -> dict:
     probe = [sys.executable, "-c", "import time; print(time.time())"]
     bare, through_agent = [], []
     for i in range(runs):
@@ -209,7 +208,6 @@ def start_overhead(endpoint, work, runs: int) -> dict:
         started = time.time()
         run = AgentRun(endpoint, work, f"start-{i}", probe)
         run.wait()
-        logs = boto3_client("logs", endpoint)
         [event] = logs.get_log_events(logGroupName=GROUP, logStreamName=run.stream, startFromHead=True)["events"]
         through_agent.append(float(event["message"]) - started)
     return {"bare_p50_s": statistics.median(bare), "agent_p50_s": statistics.median(through_agent)}
@@ -240,10 +238,10 @@ def run(options: dict) -> tuple[list[Row], dict]:
         details["burst"] = burst_result = burst(server.endpoint, work, logs, burst_lines)
         log(f"  delivered {burst_result['delivered']:,} in {burst_result['seconds']:.1f} s")
         log("print -> readable latency")
-        details["latency"] = lat = latency(server.endpoint, work, 100 if quick else 500, 50)
+        details["latency"] = lat = latency(server.endpoint, work, logs, 100 if quick else 500, 50)
         log(f"  p50 {lat['p50_s'] * 1000:.0f} ms, p99 {lat['p99_s'] * 1000:.0f} ms over {lat['seen']} lines")
         log("agent start -> first instruction")
-        details["start"] = start = start_overhead(server.endpoint, work, 5 if quick else 20)
+        details["start"] = start = start_overhead(server.endpoint, work, logs, 5 if quick else 20)
     rows = [
         Row("agent CPU while the command prints 10,000 lines/s", "% of a core", cpu["cpu_percent"],
             higher_is_better=False, target="<= 3", target_kind="max", target_value=3.0,
