@@ -10,6 +10,7 @@ statement of a match.
 from __future__ import annotations
 
 import json
+from itertools import product
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,6 @@ from hypothesis import strategies as st
 from sagewatch.services.events.patterns import (
     InvalidEventPattern,
     _branch_matches,
-    branch_matches_reference,
     compile_pattern,
     flatten_event,
 )
@@ -240,6 +240,29 @@ _patterns = st.recursive(
     st.lists(_values, min_size=1, max_size=3),
     lambda children: st.dictionaries(st.sampled_from(["x", "y", "z"]), children, min_size=1, max_size=3),
     max_leaves=6).filter(lambda value: isinstance(value, dict))
+
+
+def _consistent(chosen) -> bool:
+    seen: dict[int, int] = {}
+    for leaf in chosen:
+        for array, index in leaf.elements:
+            if seen.setdefault(array, index) != index:
+                return False
+    return True
+
+
+def branch_matches_reference(branch, flat) -> bool:
+    """The plain statement of a branch match: some choice of one passing leaf per present field
+    is array consistent (every combination tried)."""
+    candidates = []
+    for path, rule in branch.items():
+        passing = [leaf for leaf in flat.get(path, ())
+                   if rule.exists or any(test(leaf.value) for test in rule.tests)]
+        if passing:
+            candidates.append(passing)
+        elif not (rule.absent_ok and not flat.get(path)):
+            return False
+    return any(_consistent(choice) for choice in product(*candidates))
 
 
 @settings(max_examples=400, deadline=None)

@@ -54,7 +54,6 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from itertools import product
 from typing import Any, Callable, Iterable
 
 REASON = "Event pattern is not valid. Reason: "
@@ -756,15 +755,6 @@ def flatten_event(event: Any) -> FlatEvent:
     return leaves
 
 
-def _consistent(chosen: Iterable[Leaf]) -> bool:
-    seen: dict[int, int] = {}
-    for leaf in chosen:
-        for array, index in leaf.elements:
-            if seen.setdefault(array, index) != index:
-                return False
-    return True
-
-
 def _consistent_choice(candidates: list[list[Leaf]]) -> bool:
     """Is there one leaf per field such that all are array consistent? (backtracking)"""
     candidates = sorted(candidates, key=len)
@@ -790,20 +780,6 @@ def _consistent_choice(candidates: list[list[Leaf]]) -> bool:
                 del chosen[array]
         return False
     return extend(0)
-
-
-def branch_matches_reference(branch: Branch, flat: FlatEvent) -> bool:
-    """The plain statement of a branch match, for tests: some choice of one passing leaf per
-    present field is array consistent (every combination tried)."""
-    candidates = []
-    for path, rule in branch.items():
-        passing = [leaf for leaf in flat.get(path, ())
-                   if rule.exists or any(test(leaf.value) for test in rule.tests)]
-        if passing:
-            candidates.append(passing)
-        elif not (rule.absent_ok and not flat.get(path)):
-            return False
-    return any(_consistent(choice) for choice in product(*candidates))
 
 
 def _branch_matches(branch: Branch, flat: FlatEvent) -> bool:
