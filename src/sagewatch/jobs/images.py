@@ -44,9 +44,9 @@ from .runners import docker as docker_runner
 OPT_ML = "/opt/ml"
 
 # reference §3.1: the FailureReason of a job whose image cannot be pulled
-# (sagemaker-python-sdk #1968; Hands-On-Machine-Learning-Using-Amazon-SageMaker #2).
-UNKNOWN_IMAGE = ("ClientError: Cannot pull algorithm container. Either the image does not exist "
-                 "or its permissions are incorrect.")
+# (sagemaker-python-sdk #1968; Hands-On-Machine-Learning-Using-Amazon-SageMaker #2); the docker
+# runner gives the same when the engine does not hold the image.
+UNKNOWN_IMAGE = docker_runner.IMAGE_UNAVAILABLE
 # The docker runner is selected but no engine answers ``docker info``: the fault is the
 # server's, not the job's, so it reads as SageMaker's service errors do ("InternalServerError: …",
 # reference §3.1 FailureReason formats).
@@ -160,20 +160,21 @@ def docker_combine(image_entrypoint: list[str], entrypoint, arguments, *, traini
     return [*image_entrypoint, *(["train"] if training else [])]
 
 
+def _match(image: str, table: dict[str, list[str] | str]) -> list[str] | str | None:
+    """The target of the first glob in ``table`` that ``image`` matches."""
+    return next((target for pattern, target in table.items() if fnmatch.fnmatchcase(image, pattern)),
+                None)
+
+
 def _configured_mapping(image: str, settings) -> list[str] | str | None:
     """The operator's own mapping of ``image`` ([jobs.images]), not the built-in ones."""
-    for pattern, target in (getattr(settings, "images", None) or {}).items():
-        if fnmatch.fnmatchcase(image, pattern):
-            return target
-    return None
+    return _match(image, getattr(settings, "images", None) or {})
 
 
 def _mapping(image: str, settings) -> list[str] | str | None:
-    for table in (getattr(settings, "images", None) or {}, DEFAULT_IMAGES):
-        for pattern, target in table.items():
-            if fnmatch.fnmatchcase(image, pattern):
-                return target
-    return None
+    """The operator's mapping, then the built-in ones."""
+    configured = _configured_mapping(image, settings)
+    return configured if configured is not None else _match(image, DEFAULT_IMAGES)
 
 
 def _check_executable(argv: list[str], python: str) -> None:
