@@ -140,7 +140,7 @@ def delivered_attributes(message_attributes: Mapping[str, Mapping]) -> dict[str,
     in base64 (captured AWS bodies show e.g. ``{"Type":"Number.java.lang.Long","Value":"1723202440316"}``)."""
     delivered = {}
     for name, attribute in message_attributes.items():
-        if "BinaryValue" in attribute and attribute.get("BinaryValue") is not None:
+        if attribute.get("BinaryValue") is not None:
             value = attribute["BinaryValue"]
             text = base64.b64encode(value).decode("ascii") if isinstance(value, (bytes, bytearray)) else value
         else:
