@@ -25,7 +25,6 @@ import threading
 import time
 
 PIPE_BYTES = 1024 * 1024
-F_SETPIPE_SZ = 1031  # Linux fcntl(2); fcntl.F_SETPIPE_SZ from Python 3.10 on Linux only
 
 
 class ExitStatus:
@@ -123,6 +122,6 @@ def enlarge_pipe(fd: int, size: int = PIPE_BYTES) -> None:
     try:
         import fcntl
 
-        fcntl.fcntl(fd, F_SETPIPE_SZ, size)
-    except OSError:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
+    except (AttributeError, OSError):  # not Linux (no F_SETPIPE_SZ), or above pipe-max-size
         pass
