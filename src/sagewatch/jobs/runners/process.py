@@ -14,6 +14,7 @@ it died, or after the machine restarted.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -26,7 +27,10 @@ from .base import InstanceExit, InstanceSpec
 AGENT_MODULE = "sagewatch.agent"
 
 
+@functools.cache
 def _boot_id() -> str:
+    # Read once: the machine cannot restart under a running server, and every poll of every
+    # running instance (10 a second each) asks for it.
     try:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
