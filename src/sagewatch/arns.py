@@ -78,6 +78,26 @@ def parse(text: str) -> Arn:
     return Arn(parts[1], parts[2], parts[3], parts[4], parts[5])
 
 
+def parse_or_none(text: str) -> Arn | None:
+    """The fields of an ARN, or None for text that is not one."""
+    try:
+        return parse(text)
+    except InvalidArn:
+        return None
+
+
+def local_resource(text: str, service: str, prefix: str, region: str, account: str) -> str | None:
+    """What follows ``prefix`` in the resource of an ARN of ``service`` in this Region and
+    account (and the Region's partition): ``name`` of ``arn:aws:cloudwatch:<region>:<account>:
+    alarm:name`` with prefix ``alarm:``. None when ``text`` names nothing of this account and
+    Region, or is no ARN."""
+    arn = parse_or_none(text)
+    if (arn is None or arn.service != service or arn.region != region or arn.account != account
+            or arn.partition != partition_of(region) or not arn.resource.startswith(prefix)):
+        return None
+    return arn.resource[len(prefix):]
+
+
 def is_arn(text: str) -> bool:
     try:
         parse(text)

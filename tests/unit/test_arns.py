@@ -46,3 +46,16 @@ def test_parse_refuses_what_is_not_an_arn(text):
     with pytest.raises(arns.InvalidArn):
         arns.parse(text)
     assert not arns.is_arn(text)
+
+
+def test_local_resource_reads_only_this_accounts_and_regions_resources():
+    local = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:a:b"
+    assert arns.local_resource(local, "cloudwatch", "alarm:", "us-east-1", "123456789012") == "a:b"
+    for other in ("arn:aws:cloudwatch:us-west-2:123456789012:alarm:a",   # another Region
+                  "arn:aws:cloudwatch:us-east-1:210987654321:alarm:a",   # another account
+                  "arn:aws-cn:cloudwatch:us-east-1:123456789012:alarm:a",  # another partition
+                  "arn:aws:logs:us-east-1:123456789012:alarm:a",         # another service
+                  "arn:aws:cloudwatch:us-east-1:123456789012:dashboard/a",  # another resource
+                  "alarm:a"):                                              # no ARN
+        assert arns.local_resource(other, "cloudwatch", "alarm:", "us-east-1", "123456789012") is None
+    assert arns.parse_or_none("alarm:a") is None

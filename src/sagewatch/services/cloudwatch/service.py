@@ -851,14 +851,10 @@ class CloudWatchService(Service):
     def _alarm_name_of(self, arn: str) -> str:
         """The alarm an ARN names; an ARN that names no alarm of this account and Region is
         ResourceNotFoundException (alarms are the only taggable CloudWatch resource sagewatch has)."""
-        try:
-            parsed = arns.parse(arn)
-        except arns.InvalidArn:
-            raise _no_such_resource() from None
-        if (parsed.service != "cloudwatch" or parsed.region != self.region or parsed.account != self.account_id
-                or parsed.partition != arns.partition_of(self.region) or not parsed.resource.startswith("alarm:")):
+        name = arns.local_resource(arn, "cloudwatch", "alarm:", self.region, self.account_id)
+        if name is None:
             raise _no_such_resource()
-        return parsed.resource[len("alarm:"):]
+        return name
 
     def tag_resource(self, ResourceARN, Tags):
         # Checked and written under the alarms' change lock, so tags never land on an alarm that a

@@ -139,10 +139,7 @@ class LogsService(Service):
         """A logGroupIdentifier: a name, or the ARN of a group (of any account or Region, as
         linked accounts may name theirs; the lookup finds only ours)."""
         if identifier.startswith("arn:"):
-            try:
-                arn = arns.parse(identifier)
-            except arns.InvalidArn:
-                arn = None
+            arn = arns.parse_or_none(identifier)
             if arn is None or arn.service != "logs" or not arn.resource.startswith(GROUP_RESOURCE):
                 raise invalid_parameter(f"Invalid log group ARN: {identifier}")
             return _without_any_suffix(arn.resource[len(GROUP_RESOURCE):])
@@ -151,15 +148,8 @@ class LogsService(Service):
     def _group_from_arn(self, resource_arn: str) -> LogGroup:
         """The group a resourceArn names: a log group of this account and Region, else
         ResourceNotFoundException (the only taggable Logs resource sagewatch has)."""
-        try:
-            arn = arns.parse(resource_arn)
-        except arns.InvalidArn:
-            arn = None
-        if (arn is None or arn.service != "logs" or arn.region != self.region
-                or arn.account != self.account_id or arn.partition != arns.partition_of(self.region)
-                or not arn.resource.startswith(GROUP_RESOURCE)):
-            raise AWSError("ResourceNotFoundException", "The specified resource does not exist.")
-        group = self.store.get_log_group(_without_any_suffix(arn.resource[len(GROUP_RESOURCE):]))
+        name = arns.local_resource(resource_arn, "logs", GROUP_RESOURCE, self.region, self.account_id)
+        group = self.store.get_log_group(_without_any_suffix(name)) if name is not None else None
         if group is None:
             raise AWSError("ResourceNotFoundException", "The specified resource does not exist.")
         return group

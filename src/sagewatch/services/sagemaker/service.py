@@ -517,10 +517,7 @@ class SageMakerService(Service):
         """The job an ARN names (exactly as its Create* answered it). Jobs are the only taggable
         SageMaker resources here; any other ARN, or one of a job that does not exist, is refused
         (wording unconfirmed)."""
-        try:
-            parsed = arns.parse(arn)
-        except arns.InvalidArn:
-            parsed = None
+        parsed = arns.parse_or_none(arn)
         kind = _KIND_OF_RESOURCE.get(parsed.resource_type) if parsed else None
         job = self.store.get(kind, parsed.resource_id) if kind else None
         if job is None or job.arn != arn:
