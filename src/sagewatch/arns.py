@@ -98,6 +98,11 @@ def local_resource(text: str, service: str, prefix: str, region: str, account: s
     return arn.resource[len(prefix):]
 
 
+def account_root(account: str) -> str:
+    """``arn:aws:iam::<account>:root``, the account's root user (IAM is global: no Region)."""
+    return build("iam", "root", "", account)
+
+
 def is_arn(text: str) -> bool:
     try:
         parse(text)

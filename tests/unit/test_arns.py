@@ -59,3 +59,4 @@ def test_local_resource_reads_only_this_accounts_and_regions_resources():
                   "alarm:a"):                                              # no ARN
         assert arns.local_resource(other, "cloudwatch", "alarm:", "us-east-1", "123456789012") is None
     assert arns.parse_or_none("alarm:a") is None
+    assert arns.account_root("123456789012") == "arn:aws:iam::123456789012:root"

@@ -11,8 +11,9 @@ Message wording: AWS's "User: <arn> is not authorized to perform: iam:<Action> o
 
 from __future__ import annotations
 
-from ..errors import AWSError
+from ... import arns
 from ..base import Service
+from ..errors import AWSError
 
 
 class IAMService(Service):
@@ -22,7 +23,7 @@ class IAMService(Service):
         self.account_id = account_id
 
     def _denied(self, action: str, resource: str) -> AWSError:
-        caller = f"arn:aws:iam::{self.account_id}:root"
+        caller = arns.account_root(self.account_id)
         return AWSError("AccessDenied",
                         f"User: {caller} is not authorized to perform: iam:{action} on resource: "
                         f"{resource} (sagewatch has no IAM)", status=403, sender_fault=True)

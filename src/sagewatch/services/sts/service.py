@@ -9,6 +9,7 @@ GetCallerIdentity).
 
 from __future__ import annotations
 
+from ... import arns
 from ..base import Service
 
 
@@ -22,5 +23,5 @@ class STSService(Service):
         return {
             "UserId": self.account_id,
             "Account": self.account_id,
-            "Arn": f"arn:aws:iam::{self.account_id}:root",
+            "Arn": arns.account_root(self.account_id),
         }
