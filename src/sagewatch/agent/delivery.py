@@ -111,7 +111,7 @@ class Delivery(threading.Thread):
         box = self.outbox
         if box.pending_events == 0:
             return False
-        if box.closed or box.pending_events >= MAX_BATCH_EVENTS or box.pending_bytes >= MAX_BATCH_BYTES:
+        if box.closed or box.full:
             return True
         oldest = box.oldest_put
         return oldest is not None and now - oldest >= LINGER_SECONDS

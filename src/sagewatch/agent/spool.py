@@ -91,9 +91,14 @@ class Outbox:
                 self.oldest_put = now
             self.pending_events += len(messages)
             self.pending_bytes += size
-            full = self.pending_events >= MAX_BATCH_EVENTS or self.pending_bytes >= MAX_BATCH_BYTES
+            full = self.full
         if was_empty or full:
             self.wake.set()
+
+    @property
+    def full(self) -> bool:
+        """A full PutLogEvents request's worth is waiting."""
+        return self.pending_events >= MAX_BATCH_EVENTS or self.pending_bytes >= MAX_BATCH_BYTES
 
     def close(self) -> None:
         """No more events will come."""
