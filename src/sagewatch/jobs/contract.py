@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import namespace, toolkit
+from .namespace import OPT_ML
 
-OPT_ML = "/opt/ml"
 # sagemaker-training-toolkit environment.py: "eth0 is the default network interface defined by
 # SageMaker"; the instances of a job on this machine talk over the loopback interface.
 NETWORK_INTERFACE = "lo"

@@ -40,6 +40,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from . import toolkit
+from .namespace import OPT_ML
 
 # The prefix of a failed download of training input. The brief for this step (Step 4 issue)
 # quotes "ClientError: Data download failed:…"; the exact detail AWS appends is unconfirmed.
@@ -381,7 +382,7 @@ def _processing_outputs(storage: Storage, request: dict, roots: list[Path]) -> N
         if target is None:
             continue  # FeatureStoreOutput: not sagewatch's
         local = target["LocalPath"]
-        relative_root = local[len("/opt/ml"):].lstrip("/") if local.startswith("/opt/ml") else None
+        relative_root = local[len(OPT_ML):].lstrip("/") if local.startswith(OPT_ML) else None
         if relative_root is None:
             continue
         destination = Location.parse(target["S3Uri"])

@@ -39,9 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import namespace, toolkit
+from .namespace import OPT_ML
 from .runners import docker as docker_runner
 
-OPT_ML = "/opt/ml"
 
 # reference §3.1: the FailureReason of a job whose image cannot be pulled
 # (sagemaker-python-sdk #1968; Hands-On-Machine-Learning-Using-Amazon-SageMaker #2); the docker

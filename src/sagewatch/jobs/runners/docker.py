@@ -49,10 +49,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from ..namespace import OPT_ML
 from .base import InstanceExit, InstanceSpec
 from .process import ProcessRunner, read_json
 
-OPT_ML = "/opt/ml"
 ENGINE_CHECK_SECONDS = 10
 ENGINE_CALL_SECONDS = 60        # create / start / inspect / rm: the engine answers in well under a second
 CONTAINER_EXIT_FILE = "container-exit.json"
