@@ -25,6 +25,16 @@ HIGH_RESOLUTION_SECONDS = 3 * 3600
 FIFTEEN_DAYS = 15 * 86400
 SIXTY_THREE_DAYS = 63 * 86400
 HIGH_RESOLUTION_PERIODS = (1, 5, 10, 20, 30)
+# The values a datapoint may hold: 0 and magnitudes from 2^-360 to 2^360; NaN and the infinities
+# are outside (botocore:cloudwatch MetricDatum.Value; aws-behaviour.md §7.1).
+MAX_VALUE = 2.0**360
+MIN_VALUE = 2.0**-360
+
+
+def storable(value: float) -> bool:
+    """Whether CloudWatch can hold ``value`` as a datapoint (NaN fails the first comparison)."""
+    magnitude = abs(value)
+    return magnitude <= MAX_VALUE and not 0 < magnitude < MIN_VALUE
 
 
 def metric_key(namespace: str, name: str, dimensions: Iterable[dict] | None) -> MetricKey:

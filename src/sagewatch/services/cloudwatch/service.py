@@ -32,15 +32,14 @@ from . import alarm_rule, metrics, queries, statistics
 from .alarm_evaluation import data_time
 from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine
 from .metrics import (
-    MetricValue, Sample, Samples, align_start, dimensions_list, from_epoch, key_of_pairs, metric_key,
+    MAX_VALUE, MIN_VALUE, MetricValue, Sample, Samples, align_start, dimensions_list, from_epoch,
+    key_of_pairs, metric_key, storable,
 )
 from .statistics import StatisticError, parse_statistic
 
 MAX_DATUMS = 1000
 MAX_VALUES = 150
 MAX_DIMENSIONS = 30
-MAX_VALUE = 2.0**360
-MIN_VALUE = 2.0**-360
 TWO_WEEKS = 14 * 86400
 TWO_HOURS = 2 * 3600
 THREE_HOURS = 3 * 3600
@@ -997,8 +996,7 @@ def _plain_values(namespace: str, datums: list, now: float) -> Samples | None:
 
 def _value_problem(value: MetricValue, now: float) -> str | None:
     """Why PutMetricData would refuse an in-process value (the rules of ``_sample``), or None."""
-    magnitude = abs(value.value)
-    if not math.isfinite(value.value) or magnitude > MAX_VALUE or 0 < magnitude < MIN_VALUE:
+    if not storable(value.value):
         return f"value {value.value!r} is outside CloudWatch's range"
     if value.storage_resolution not in (1, 60):
         return f"storage resolution {value.storage_resolution} is not 1 or 60"
@@ -1029,8 +1027,7 @@ def _check_value(value: float, where: str) -> None:
     2^360"; aws-behaviour.md §7.1). Older copies of the reference word it as "8.515920e-109 to
     1.174271e+108 (Base 10) or 2e-360 to 2e360 (Base 2)", whose decimal figures are 2^-359 and
     2^359 and contradict their own base-2 ones; the current text is followed."""
-    magnitude = abs(value)
-    if not math.isfinite(value) or magnitude > MAX_VALUE or (0 < magnitude < MIN_VALUE):
+    if not storable(value):
         raise _ValueProblem(f"The value {_shown(value)} for parameter {where} is invalid.")
 
 

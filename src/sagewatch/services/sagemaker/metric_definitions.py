@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 from ...regex import UserRegex, UserRegexError, compile_user_regex
 from ...store.jobs import JobStore
-from ..cloudwatch.metrics import MetricValue
+from ..cloudwatch.metrics import MetricValue, storable
 from .jobs import TRAINING_JOB
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,6 @@ NAMESPACE = "/aws/sagemaker/TrainingJobs"           # reference §2.3
 DIMENSION = "TrainingJobName"                       # reference §2.3
 
 _NUMBER = re.compile(r" *[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)? *")
-_MAX_MAGNITUDE = 2.0**360  # CloudWatch's value range (reference §7.1)
-_MIN_MAGNITUDE = 2.0**-360
 
 # Compiled definitions of this many jobs are kept (jobs are never renamed or deleted, so an
 # entry never goes stale; the bound only caps memory).
@@ -53,8 +51,7 @@ def metric_number(text: str) -> float | None:
     if _NUMBER.fullmatch(text) is None:
         return None
     value = float(text)
-    magnitude = abs(value)
-    if magnitude > _MAX_MAGNITUDE or 0 < magnitude < _MIN_MAGNITUDE:
+    if not storable(value):
         return None
     if value == 0 and any(digit in "123456789" for digit in text.lower().split("e")[0]):
         return None  # a nonzero value too small for a double (1e-400), far below CloudWatch's range
