@@ -18,12 +18,13 @@ from collections.abc import Callable
 
 from ... import arns
 from ..cloudwatch.alarms import StateChange
+from .jobs import PROCESSING_JOB, TRAINING_JOB
 
 HOST_NAMESPACES = {
-    "/aws/sagemaker/TrainingJobs": "TrainingJob",
-    "/aws/sagemaker/ProcessingJobs": "ProcessingJob",
+    "/aws/sagemaker/TrainingJobs": TRAINING_JOB,
+    "/aws/sagemaker/ProcessingJobs": PROCESSING_JOB,
 }
-NAME_DIMENSIONS = {"TrainingJobName": "TrainingJob", "ProcessingJobName": "ProcessingJob"}
+NAME_DIMENSIONS = {"TrainingJobName": TRAINING_JOB, "ProcessingJobName": PROCESSING_JOB}
 
 
 def stop_action_arn(region: str) -> str:
