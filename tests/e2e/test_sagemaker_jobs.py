@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from ..server import ServerProcess, make_client
-from .jobs import (TERMINAL, messages_of, processing_request, streams_of, training_request,
-                   wait_for, wait_processing, wait_training)
+from .jobs import (messages_of, processing_request, streams_of, training_request, wait_for,
+                   wait_processing, wait_training)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TRAINING_GROUP = "/aws/sagemaker/TrainingJobs"

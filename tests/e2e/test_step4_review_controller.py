@@ -10,12 +10,10 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 from sagewatch.clock import FakeClock
-from sagewatch.jobs import contract
 from sagewatch.jobs.capacity import Capacity, Machine, instance_types
 from sagewatch.jobs.controller import LAUNCH_INTERRUPTED_REASON, JobController
 from sagewatch.jobs.data import Storage
