@@ -181,11 +181,10 @@ def _training(layout: Layout, job, env: dict, *, cpus: int, num_gpus: int) -> No
     # reference §3.1: set by SageMaker in every training container.
     env["TRAINING_JOB_NAME"] = job.name
     env["TRAINING_JOB_ARN"] = job.arn
-    instance_type, _ = instance_shape("TrainingJob", request)
     if toolkit.script_mode(request) is not None:
         env.update(toolkit.sm_variables(
             request=request, job_name=job.name, host=layout.host, hosts=layout.hosts,
-            instance_type=instance_type, resource_config=resources, input_data_config=channels,
+            instance_type=resources["current_instance_type"], resource_config=resources, input_data_config=channels,
             opt_ml=layout.opt_ml, num_cpus=cpus, num_gpus=num_gpus))
         layout.workdir = str(layout.code_dir)   # the toolkit runs the script in /opt/ml/code
     else:
