@@ -47,6 +47,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from ..namespace import OPT_ML
@@ -125,8 +126,11 @@ def create_command(spec: InstanceSpec, docker: str | None = None) -> list[str]:
 class DockerRunner(ProcessRunner):
     name = "docker"
 
-    def __init__(self, python: str | None = None, docker: str | None = None) -> None:
-        super().__init__(python) if python else super().__init__()
+    def __init__(self, python: str | None = None, docker: str | None = None,
+                 job_python: str | None = None) -> None:
+        # python and job_python as ProcessRunner takes them: the host-command jobs this runner
+        # starts as the process runner does need the same PATH.
+        super().__init__(python or sys.executable, job_python)
         self.docker = docker or docker_executable()
         self._stoppers: list[subprocess.Popen] = []
 
