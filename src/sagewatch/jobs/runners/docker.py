@@ -70,24 +70,24 @@ def docker_executable() -> str:
     return shutil.which("docker") or "docker"
 
 
-def engine_reachable(docker: str | None = None) -> bool:
-    """``docker info`` answers: a daemon is running and this user may talk to it."""
+def _succeeds(docker: str | None, *args: str) -> bool:
+    """``docker <args>`` exits 0 within ENGINE_CHECK_SECONDS."""
     try:
-        return subprocess.run([docker or docker_executable(), "info"], stdin=subprocess.DEVNULL,
+        return subprocess.run([docker or docker_executable(), *args], stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               timeout=ENGINE_CHECK_SECONDS).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
 
+def engine_reachable(docker: str | None = None) -> bool:
+    """``docker info`` answers: a daemon is running and this user may talk to it."""
+    return _succeeds(docker, "info")
+
+
 def image_present(image: str, docker: str | None = None) -> bool:
     """The engine holds ``image`` locally (no registry is assumed reachable)."""
-    try:
-        return subprocess.run([docker or docker_executable(), "image", "inspect", image],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, timeout=ENGINE_CHECK_SECONDS).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+    return _succeeds(docker, "image", "inspect", image)
 
 
 def container_name(spec: InstanceSpec) -> str:
