@@ -46,7 +46,7 @@ def test_pending_does_not_start_training():
     job = _training()
     advance(job, "Pending", None, 101.0)
     assert job.start_time is None
-    assert job.transitions[-1]["StatusMessage"].startswith("The training job is waiting for compute capacity")
+    assert job.transitions[-1]["StatusMessage"] == "Insufficient capacity error from EC2 while launching instances, retrying!"
     advance(job, "Training", "custom message", 105.0)
     assert job.start_time == 105.0 and job.transitions[-1]["StatusMessage"] == "custom message"
 

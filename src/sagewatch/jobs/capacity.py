@@ -303,11 +303,6 @@ class Capacity:
                     return index
             return None
 
-    def waiting_message(self) -> str:
-        # reference §4.2: botocore lists "Insufficient capacity error from EC2 while launching
-        # instances, retrying!" among the StatusMessages of a job that waits for instances.
-        return "Insufficient capacity error from EC2 while launching instances, retrying!"
-
     # -- inside the lock ------------------------------------------------------------------------
 
     def _grant_in_order(self) -> None:

@@ -266,9 +266,7 @@ class JobController:
                 return None
             if not pending:
                 pending = True
-                # The StatusMessage AWS gives a job that waits for instances (reference §4.2,
-                # botocore SecondaryStatusTransition.StatusMessage).
-                self._advance(run, "Pending", message=self.capacity.waiting_message())
+                self._advance(run, "Pending")  # with AWS's capacity message (jobs.PENDING_MESSAGE)
             self.capacity.wait(POLL_SECONDS * 5)
 
     def _spec(self, job, host, epoch, layout, command, state_dir, gpus, resolved) -> InstanceSpec:
@@ -433,11 +431,12 @@ class JobController:
             job.runtime.update(runtime)
         self._update(run, change)
 
-    def _advance(self, run: JobRun, stage: str, *, message: str | None = None) -> None:
+    def _advance(self, run: JobRun, stage: str) -> None:
+        """InProgress → ``stage``, with AWS's message for it (services/sagemaker/jobs.MESSAGES)."""
         def change(job: JobRecord) -> None:
             if job.status != "InProgress":
                 return  # Stopping (or already ended): the stop's own transitions win
-            lifecycle.advance(job, stage, message, self._now())
+            lifecycle.advance(job, stage, None, self._now())
         self._update(run, change)
 
     def _end(self, run: JobRun, outcome: str, *, failure_reason: str | None = None,

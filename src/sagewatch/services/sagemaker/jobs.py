@@ -33,11 +33,11 @@ TRAINING_MESSAGE = "Training image download completed. Training in progress."
 UPLOADING_MESSAGE = "Uploading generated training model"
 COMPLETED_MESSAGE = "Training job completed"
 FAILED_MESSAGE = "Training job failed"                    # sagemaker-python-sdk #1968 (§4.2)
-# botocore SecondaryStatus doc: "Pending - The training job is waiting for compute capacity or
-# compute resource provision"; the Starting message AWS shows while it retries for capacity is
-# botocore's "Insufficient capacity error from EC2 while launching instances, retrying!". No real
-# Pending transition is recorded, so the Pending message is botocore's description of the status.
-PENDING_MESSAGE = "The training job is waiting for compute capacity or compute resource provision"
+# A job waiting for capacity (SecondaryStatus Pending: "The training job is waiting for compute
+# capacity or compute resource provision", botocore DescribeTrainingJobResponse) carries the
+# StatusMessage botocore lists for instances AWS cannot get yet (reference §4.2,
+# SecondaryStatusTransition.StatusMessage).
+PENDING_MESSAGE = "Insufficient capacity error from EC2 while launching instances, retrying!"
 # Stop and max-runtime messages are unconfirmed (§4.2 lists the typical texts, used here).
 STOPPING_MESSAGE = "Stopping the training job"
 STOPPED_MESSAGE = "Training job stopped"
