@@ -111,7 +111,7 @@ class Sagewatch:
 def _runner(settings: Settings):
     """Where instances run (docs/jobs.md): this machine's processes, or a local Docker engine."""
     if settings.jobs.runner == "docker":
-        return DockerRunner(docker=settings.jobs.docker)
+        return DockerRunner(docker=settings.jobs.docker, job_python=settings.jobs.python)
     return ProcessRunner(job_python=settings.jobs.python)
 
 
