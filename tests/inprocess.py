@@ -115,20 +115,31 @@ class InProcessSagewatch:
     # -- time ---------------------------------------------------------------------------------------
 
     def settle(self, timeout: float = 30.0) -> None:
-        """Wait until the alarm engine has nothing due and no action pending."""
-        if not self.system.alarm_engine.settle(timeout):
-            raise AssertionError(f"the alarm engine did not settle within {timeout} s")
+        """Wait until the alarm engine has nothing due and no action pending, and the delivery
+        queue nothing due and nothing running. Twice over: an alarm action queues deliveries,
+        and a delivery (an EventBridge target acting on a job) can cause evaluations."""
+        for _ in range(2):
+            if not self.system.alarm_engine.settle(timeout):
+                raise AssertionError(f"the alarm engine did not settle within {timeout} s")
+            if not self.system.delivery_queue.settle(timeout):
+                raise AssertionError(f"the delivery queue did not settle within {timeout} s")
+
+    def _next_due(self) -> float | None:
+        """The next moment the alarm engine or the delivery queue has something due."""
+        due = [self.system.alarm_engine.next_due(), self.system.delivery_queue.next_due()]
+        return min((d for d in due if d is not None), default=None)
 
     def advance_to(self, moment: float) -> None:
         """Move the fake clock to ``moment``, stopping at every time the alarm engine has an
         evaluation due on the way (each minute tick, each 10-second tick, a suppression
-        period's end) and letting it evaluate there, as real time passing would."""
+        period's end) or the delivery queue a delivery (a retry), and letting them work there,
+        as real time passing would."""
         clock = self.clock
         if not hasattr(clock, "set"):
             raise TypeError("only a FakeClock can be moved")
         self.settle()
         while True:
-            due = self.system.alarm_engine.next_due()
+            due = self._next_due()
             if due is None or due > moment:
                 break
             clock.set(max(due, clock.now()))

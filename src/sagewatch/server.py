@@ -25,6 +25,7 @@ from .lifecycle import Duty, Lifecycle, Part
 from .services.cloudwatch.alarms import AlarmActions, AlarmEngine
 from .services.cloudwatch.metrics import MetricData
 from .services.cloudwatch.service import CloudWatchService
+from .services.delivery import DeliveryQueue
 from .services.iam.service import IAMService
 from .services.logs.service import LogsService
 from .jobs.capacity import Capacity
@@ -42,6 +43,7 @@ from .store.sqlite.alarms import SQLiteAlarmStore
 from .store.sqlite.database import Database
 from .store.sqlite.logs import SQLiteLogStore
 from .store.sqlite.metrics import SQLiteMetricStore
+from .store.sqlite.outbox import SQLiteOutboxStore
 from .store.sqlite.tags import SQLiteTagStore
 
 log = logging.getLogger("sagewatch")
@@ -58,6 +60,9 @@ class Sagewatch:
         self.database = Database(settings.database_path)
         account = dict(region=settings.region, account_id=settings.account_id)
         tags = SQLiteTagStore(self.database)
+        # Deliveries owed to the outside world (SNS notifications, EventBridge targets), queued
+        # durably and carried out by handlers each service registers for its kinds.
+        self.delivery_queue = DeliveryQueue(SQLiteOutboxStore(self.database, now=clock.now), clock=clock)
         self.logs = LogsService(SQLiteLogStore(self.database), tags, clock=clock.now_ms, **account)
         self.metric_data = MetricData(SQLiteMetricStore(self.database), clock=clock)
         alarm_store = SQLiteAlarmStore(self.database)
@@ -101,6 +106,9 @@ class Sagewatch:
                 # (store/log_blocks.py). 10 s: ~4,000 blocks a run at 20 busy jobs, one budget.
                 Duty("logs.merge_small_blocks", 10.0, self.logs.store.merge_small_blocks)]),
             Part("metrics", periodic=[Duty("metrics.compaction", every, self.metric_data.compact)]),
+            # Before the alarm engine, whose actions queue deliveries, and stopped after it; its
+            # start releases the claims a crashed server held (they are delivered again).
+            self.delivery_queue,
             self.alarm_engine,
             # Last started: jobs a previous server left running are re-adopted once everything
             # they report to is up; first stopped, leaving their agents running.
