@@ -86,6 +86,7 @@ class DeliveryQueue:
         self._woken = False  # something may have become due since the dispatcher last looked
         self._claiming = False  # the dispatcher is between claiming and handing out
         self._running = 0  # deliveries handed to workers and not yet finished
+        self._applying = 0  # outcomes being written to the store (stop waits for them)
         self._changes = 0  # counts claims and finished deliveries, for settle()
         self._stopping = False
         self._stopped = True  # outcomes are applied only while started (the database is open)
@@ -149,6 +150,8 @@ class DeliveryQueue:
             while self._running and time.monotonic() < deadline:
                 self._changed.wait(timeout=deadline - time.monotonic())
             self._stopped = True
+            # An outcome already being written is a short store write: the store closes after.
+            self._changed.wait_for(lambda: not self._applying)
         if self._pool is not None:
             self._pool.shutdown(wait=False)  # nothing waits in it: only free workers get work
             self._pool = None
@@ -239,7 +242,12 @@ class DeliveryQueue:
             with self._lock:
                 if self._stopped:
                     return  # the store may be closed; the claim is released at the next start
-            self._apply(delivery, outcome)
+                self._applying += 1
+            try:
+                self._apply(delivery, outcome)
+            finally:
+                with self._lock:
+                    self._applying -= 1
         except Exception:
             log.exception("recording the outcome of delivery %d (%s) failed", delivery.id, delivery.kind)
         finally:
@@ -267,6 +275,8 @@ class DeliveryQueue:
         if isinstance(outcome, Delivered):
             self.store.succeeded(delivery.id)
         elif isinstance(outcome, Retry):
+            log.info("delivery %d (%s for %s) is tried again in %s s: %s", delivery.id, delivery.kind,
+                     delivery.owner, outcome.after_seconds, outcome.error)
             self.store.retry(delivery.id, self.clock.now() + max(0.0, outcome.after_seconds), outcome.error)
         else:
             log.warning("delivery %d (%s for %s) failed after %d tries: %s", delivery.id, delivery.kind,
