@@ -4,7 +4,7 @@ how jobs run on this machine.
 Settings come from, lowest first: the defaults below, a TOML file (``--config`` or
 ``SAGEWATCH_CONFIG``), ``SAGEWATCH_*`` environment variables, then the command line. The file's
 top-level keys are ``Settings`` fields; its ``[jobs]`` table is ``JobSettings`` (docs/jobs.md
-shows a complete file). An unknown key is an error, so a misspelt setting never passes silently.
+shows a complete file) and its ``[smtp]`` table ``SmtpSettings`` (docs/notifications.md). An unknown key is an error, so a misspelt setting never passes silently.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 RUNNERS = ("process", "docker")
+SMTP_SECURITY = ("starttls", "tls", "none")
+# Each security's usual port: submission with STARTTLS (RFC 6409), implicit TLS (RFC 8314), plain SMTP.
+SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
 
 class ConfigError(ValueError):
@@ -56,6 +59,33 @@ class JobSettings:
 
 
 @dataclass(slots=True)
+class SmtpSettings:
+    """The mail server SNS email and email-json subscriptions are delivered through
+    (services/sns/delivery.py). No host: email is not configured, and email deliveries fail
+    with a reason saying so."""
+
+    host: str | None = None
+    port: int | None = None            # None: the security's usual port (SMTP_DEFAULT_PORTS)
+    security: str = "starttls"         # "starttls" | "tls" (implicit TLS) | "none"
+    username: str | None = None        # set: log in (after STARTTLS / over TLS)
+    password: str | None = None
+    # The From header. A topic's DisplayName, when it has one, replaces the display name, as
+    # AWS's emails come "From: <DisplayName> <no-reply@sns.amazonaws.com>".
+    sender: str = "AWS Notifications <no-reply@localhost>"
+    # CA certificates (a PEM file) that the server's certificate is checked against, for a mail
+    # server whose certificate no system CA signed. None: the system's CAs.
+    ca_file: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port if self.port is not None else SMTP_DEFAULT_PORTS[self.security]
+
+
+@dataclass(slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 4599
@@ -66,6 +96,23 @@ class Settings:
     retention_sweep_seconds: float = 60.0
     compaction_seconds: float = 5.0
     jobs: JobSettings = field(default_factory=JobSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    # The base URL people and endpoints reach this server at: in SNS's SubscribeURL,
+    # UnsubscribeURL, SigningCertURL and the links of emails. None: ``public_base_url``'s default.
+    public_url: str | None = None
+
+    @property
+    def public_base_url(self) -> str:
+        """``public_url`` without a trailing slash, or this server's own address when it is not
+        set: http://<host>:<port>, over loopback when the server listens on every address."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def database_path(self) -> Path:
@@ -191,7 +238,40 @@ def _apply_jobs(jobs: JobSettings, table: Mapping, where: str = "jobs") -> None:
             jobs.docker = _text(here, value)
 
 
+def _apply_smtp(smtp: SmtpSettings, table: Mapping, where: str = "smtp") -> None:
+    known = {f.name for f in fields(SmtpSettings)}
+    _unknown(where, table, known)
+    for key, value in table.items():
+        here = f"{where}.{key}"
+        if key == "port":
+            port = _number(here, value, int)
+            if not 0 < port < 65536:
+                raise ConfigError(f"{here}: a port from 1 to 65535, got {value!r}")
+            smtp.port = port
+        elif key == "security":
+            text = _text(here, value).lower()
+            if text not in SMTP_SECURITY:
+                raise ConfigError(f"{here}: one of {', '.join(SMTP_SECURITY)}, got {value!r}")
+            smtp.security = text
+        elif key == "sender":
+            if not _text(here, value).strip():
+                raise ConfigError(f"{here}: an email address, got {value!r}")
+            smtp.sender = value
+        else:  # host, username, password, ca_file: text, empty meaning unset
+            setattr(smtp, key, _text(here, value) or None)
+
+
+def _public_url(where: str, value) -> str | None:
+    text = _text(where, value).strip()
+    if not text:
+        return None
+    if not text.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: an http:// or https:// URL, got {value!r}")
+    return text
+
+
 _SERVER_CONVERTERS = {
+    "public_url": _public_url,
     "host": _text, "region": _text, "account_id": _text,
     "port": lambda where, v: _number(where, v, int),
     "data_dir": lambda where, v: Path(_text(where, v)),
@@ -201,17 +281,22 @@ _SERVER_CONVERTERS = {
 
 
 def _apply(settings: Settings, table: Mapping, where: str) -> None:
-    _unknown(where, table, [*_SERVER_CONVERTERS, "jobs"])
+    _unknown(where, table, [*_SERVER_CONVERTERS, "jobs", "smtp"])
     for key, value in table.items():
         if key == "jobs":
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{where}: jobs must be a table")
             _apply_jobs(settings.jobs, value)
+        elif key == "smtp":
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}: smtp must be a table")
+            _apply_smtp(settings.smtp, value)
         else:
             setattr(settings, key, _SERVER_CONVERTERS[key](f"{where}: {key}", value))
 
 
-# Environment variables: SAGEWATCH_<FIELD> for server fields, SAGEWATCH_JOBS_<FIELD> for jobs.
+# Environment variables: SAGEWATCH_<FIELD> for server fields, SAGEWATCH_JOBS_<FIELD> for jobs,
+# SAGEWATCH_SMTP_<FIELD> for the mail server (SAGEWATCH_SMTP_HOST, _PORT, _SECURITY, ...).
 _JOB_VARIABLES = {
     "SAGEWATCH_JOBS_RUNNER": ("runner",), "SAGEWATCH_JOBS_PYTHON": ("python",),
     "SAGEWATCH_JOBS_STOP_GRACE_SECONDS": ("stop_grace_seconds",),
@@ -234,6 +319,9 @@ def _from_environment(settings: Settings, environ: Mapping[str, str]) -> None:
             else:
                 jobs.setdefault(path[0], {})[path[1]] = environ[variable]
     _apply_jobs(settings.jobs, jobs, "environment SAGEWATCH_JOBS_*")
+    smtp = {key: environ[f"SAGEWATCH_SMTP_{key.upper()}"] for key in (f.name for f in fields(SmtpSettings))
+            if f"SAGEWATCH_SMTP_{key.upper()}" in environ}
+    _apply_smtp(settings.smtp, smtp, "environment SAGEWATCH_SMTP_*")
 
 
 def read_config_file(path: Path) -> dict:
