@@ -188,6 +188,8 @@ def test_an_api_key_connection_sends_its_key_and_parameters_but_describes_no_sec
         "ClientParameters": {"ClientID": "i", "ClientSecret": "s"},
         "AuthorizationEndpoint": "ftp://tokens", "HttpMethod": "POST"}},
      "AuthorizationEndpoint must be an https:// (or, in sagewatch, http://) URL: 'ftp://tokens'."),
+    ("BASIC", {**BASIC, "InvocationHttpParameters": {"HeaderParameters": [{"Value": "v"}]}},
+     "Each of HeaderParameters must have a Key and a Value."),
 ])
 def test_create_refuses_parameters_that_do_not_fit_the_type(events, kind, parameters, message):
     error = error_of(events.create_connection, Name="c", AuthorizationType=kind, AuthParameters=parameters)

@@ -4,7 +4,8 @@ needs of their storage.
 A connection holds the credentials an API destination is called with (a Basic password, an API
 key, an OAuth client secret). AWS keeps them in a Secrets Manager secret that EventBridge owns;
 sagewatch has no Secrets Manager and keeps them in this store, in its database file, in plain
-text: it is a local tool, and whoever can read its data directory can read them (docs/events.md).
+text: it is a local tool, and whoever can read its data directory can read them (said in
+docs/compatibility.md, CreateConnection).
 The service never answers them back (DescribeConnection shows the public half only).
 """
 

@@ -74,14 +74,15 @@ DEFAULT_INVOCATION_RATE = 300
 # one, a page holds the most a Limit allows (sagewatch's choice: AWS's default is unrecorded).
 DEFAULT_PAGE_SIZE = 100
 # A token nearing its expiry is fetched anew before a call: "if the token expires within 60
-# seconds" (eb-target-connection-auth.md, Amazon's Chinese-language copy of the page above,
-# which gives the figure the English page leaves out).
+# seconds" (https://docs.amazonaws.cn/eventbridge/latest/userguide/eb-target-connection-auth.md,
+# Amazon's Chinese-language copy of the page above, which gives the figure the English page
+# leaves out).
 TOKEN_REFRESH_MARGIN_SECONDS = 60.0
 # "EventBridge requests to an API destination endpoint must have a maximum client execution
 # timeout of five seconds" (https://repost.aws/knowledge-center/eventbridge-api-destination-
 # target-failure); sagewatch gives the authorization endpoint the same five seconds.
 TOKEN_TIMEOUT_SECONDS = 5.0
-MAX_TOKEN_RESPONSE_BYTES = 1_048_576
+MAX_TOKEN_RESPONSE_BYTES = 1_048_576  # a token answer is a few hundred bytes: more is not one
 MAX_STATE_REASON = 512  # botocore:events ConnectionStateReason max
 # Secrets Manager ends a secret's ARN with "-" and six random characters.
 _SECRET_SUFFIX_ALPHABET = string.ascii_letters + string.digits
@@ -679,6 +680,18 @@ class ConnectionOperations:
 
 # -- checking and showing parameters --------------------------------------------------------------
 
+def _check_http(parameters: dict) -> None:
+    """Each header, query string and body parameter needs its Key and Value: botocore:events
+    marks neither required, but a parameter without them cannot be sent (sagewatch's wording)."""
+    blocks = [parameters.get("InvocationHttpParameters"),
+              (parameters.get("OAuthParameters") or {}).get("OAuthHttpParameters")]
+    for block in filter(None, blocks):
+        for kind in HTTP_PARAMETER_LISTS:
+            for parameter in block.get(kind, []):
+                if "Key" not in parameter or "Value" not in parameter:
+                    raise invalid(f"Each of {kind} must have a Key and a Value.")
+
+
 def _complete_auth(kind: str, parameters: dict) -> dict:
     """CreateConnection's AuthParameters, checked: the block of the AuthorizationType, complete,
     and no block of another type (botocore:events marks no block required, since which one is
@@ -690,6 +703,7 @@ def _complete_auth(kind: str, parameters: dict) -> dict:
     if block not in parameters:
         raise invalid(f"{block} is required for AuthorizationType {kind}.")
     _check_block(kind, parameters[block])
+    _check_http(parameters)
     return parameters
 
 
@@ -728,6 +742,7 @@ def _updated_auth(connection: Connection, kind: str | None, given: dict) -> tupl
     for key in ("InvocationHttpParameters", "ConnectivityParameters"):
         if key in given:
             parameters[key] = copy.deepcopy(given[key])
+    _check_http(parameters)
     return kind, parameters
 
 
