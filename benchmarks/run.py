@@ -1,6 +1,7 @@
 """Run the sagewatch benchmarks side by side with moto's server.
 
-    python benchmarks/run.py [logs|cloudwatch|jobs|all] [--quick] [--no-moto] [--no-save] [...]
+    python benchmarks/run.py [logs|cloudwatch|jobs|agent|events|notify|sns_fanout|all] [--quick] [--no-moto]
+                             [--no-save] [...]
 
 Each suite is a module ``benchmarks/<suite>_bench.py`` with ``NAME`` and
 ``run(options) -> (rows, info)``; a suite whose module does not exist yet is skipped by ``all``.
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import log, machine_description, report  # noqa: E402
 
-SUITES = ("logs", "cloudwatch", "jobs", "agent")
+SUITES = ("logs", "cloudwatch", "jobs", "agent", "events", "notify", "sns_fanout")
 
 
 def _available(suite: str) -> bool:
@@ -57,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     cloudwatch.add_argument("--moto-gmd-budget-s", type=float,
                             help="longest wait for one moto GetMetricData")
     cloudwatch.add_argument("--alarms", type=int, help="alarms in the alarm-latency workload (default 100)")
+    events = parser.add_argument_group("events, notify and sns_fanout suites")
+    events.add_argument("--rules", type=int, help="events: rules on the bus (default 1,000)")
+    events.add_argument("--moto-events", type=int, help="events: events sent to moto (default 1,000)")
+    events.add_argument("--samples", type=int, help="notify: breaching puts measured (default 100)")
+    events.add_argument("--subscribers", type=int, help="sns_fanout: http subscribers (default 100)")
+    events.add_argument("--publishes", type=int, help="sns_fanout: measured publishes on sagewatch (default 100)")
     args = parser.parse_args(argv)
 
     if args.suite == "all":
