@@ -22,12 +22,22 @@ never holds up PutMetricData, SetAlarmState or the evaluation of other alarms. E
 ``Action`` history item is written when it has run (AWS, too, runs actions asynchronously: the
 item says whether it succeeded, which is only known afterwards).
 
+Listeners hear of every change (``add_listener`` for state changes, ``add_configuration_listener``
+for alarms created, updated and deleted): server.py puts them on the event bus as CloudWatch's
+EventBridge events (alarm_events.py). They are told on a thread of their own (``Announcer``), in
+the order the changes happened (a created alarm's configuration change before its first state
+change), outside the engine's lock and apart from the actions, so neither a slow action nor a
+slow listener holds up the other or the evaluations.
+
 The engine is a lifecycle component (``sagewatch.lifecycle``): ``start`` starts the evaluation
-thread and the action worker, ``stop`` stops both, and ``duties`` expires old history.
+thread, the action worker and the announcer, ``stop`` stops them, and ``duties`` expires old
+history.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import heapq
 import logging
 import math
@@ -74,6 +84,22 @@ class StateChange:
     new_state: str
     reason: str
     reason_data: str | None
+    timestamp: float
+    arn: str
+    # The state left, as it was last set: its reason data and when (StateUpdatedTimestamp).
+    # The alarm state change event's previousState carries them (reference §5.3).
+    old_reason_data: str | None = None
+    old_timestamp: float | None = None
+
+
+@dataclass(slots=True)
+class ConfigurationChange:
+    """An alarm created, updated or deleted (PutMetricAlarm, PutCompositeAlarm, DeleteAlarms),
+    as handed to configuration listeners."""
+
+    operation: str  # "create" | "update" | "delete" (the event's detail.operation, reference §5.3)
+    alarm: Alarm  # the alarm as the change left it (for a delete: as it was)
+    previous: Alarm | None  # an update's alarm before it
     timestamp: float
     arn: str
 
@@ -174,6 +200,64 @@ class AlarmActions:
                     self._changed.notify_all()
 
 
+class Announcer:
+    """Tells listeners of alarm changes on one thread of its own, first in first out.
+
+    ``post(call)`` queues a call; the thread makes the calls in the order they were posted. The
+    engine posts under its lock, so the order is that of the changes; the calls themselves run
+    outside it (a listener that writes to the event bus waits for the disk). A call that raises
+    is logged and the next one runs. ``stop`` makes the calls already posted (for up to its
+    timeout) before the thread ends."""
+
+    def __init__(self) -> None:
+        self._queue: deque[Callable[[], None]] = deque()
+        self._changed = threading.Condition()
+        self._busy = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def post(self, call: Callable[[], None]) -> None:
+        with self._changed:
+            self._queue.append(call)
+            self._changed.notify_all()
+
+    def start(self) -> None:
+        with self._changed:
+            self._stopping = False
+        self._thread = threading.Thread(target=self._work, name="alarm-announcer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+            self._thread = None
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing is queued or running; False if ``timeout`` seconds pass first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._queue and not self._busy, timeout=timeout)
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._queue or self._stopping)
+                if not self._queue:
+                    return  # stopping, and everything posted has been told
+                call = self._queue.popleft()
+                self._busy = True
+            try:
+                call()
+            except Exception:
+                log.exception("an alarm change listener failed")
+            finally:
+                with self._changed:
+                    self._busy = False
+                    self._changed.notify_all()
+
+
 class AlarmEngine:
     def __init__(
         self, store: AlarmStore, data: MetricData, actions: AlarmActions, *, region: str,
@@ -185,7 +269,9 @@ class AlarmEngine:
         self.region = region
         self.account_id = account_id
         self.clock = clock
-        self.state_listeners: list[Callable[[StateChange], None]] = []
+        self.announcer = Announcer()
+        self._state_listeners: list[Callable[[StateChange], None]] = []
+        self._configuration_listeners: list[Callable[[ConfigurationChange], None]] = []
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)  # the evaluation thread sleeps on it
         self._settled = threading.Condition(self._lock)  # notified when an evaluation round ends
@@ -225,9 +311,30 @@ class AlarmEngine:
         methods take it again inside."""
         return self._lock
 
+    # -- listeners ----------------------------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[StateChange], None]) -> None:
+        """``listener(change)`` for every state change (transition), in the order of the
+        transitions, on the announcer's thread. The change's alarm is a copy taken at the
+        transition (a later transition does not alter what the listener reads)."""
+        self._state_listeners.append(listener)
+
+    def add_configuration_listener(self, listener: Callable[[ConfigurationChange], None]) -> None:
+        """``listener(change)`` for every alarm created, updated or deleted, on the announcer's
+        thread, in order with the state changes."""
+        self._configuration_listeners.append(listener)
+
+    def configuration_changed(self, change: ConfigurationChange) -> None:
+        """The service saved or deleted an alarm (under ``changing()``, before it lets the engine
+        evaluate it): the configuration listeners are told, after what was posted before."""
+        listeners = list(self._configuration_listeners)
+        if listeners:
+            self.announcer.post(lambda: _tell(listeners, change))
+
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.announcer.start()
         self.actions.start()
         with self._lock:
             self._stopping = False
@@ -246,6 +353,7 @@ class AlarmEngine:
             self._thread.join(timeout=10)
             self._thread = None
         self.actions.stop()  # after the evaluations: the actions they queued still run
+        self.announcer.stop()  # and the changes they made are still told
 
     def settle(self, timeout: float = 10.0, *, actions: bool = True) -> bool:
         """Wait until the engine has nothing left to do at the clock's present time: no alarm
@@ -259,7 +367,10 @@ class AlarmEngine:
                 if left <= 0 or self._thread is None:
                     return False
                 self._settled.wait(timeout=left)
-        return not actions or self.actions.wait_idle(timeout=max(0.0, deadline - time.monotonic()))
+        if not actions:
+            return True
+        return (self.actions.wait_idle(timeout=max(0.0, deadline - time.monotonic()))
+                and self.announcer.wait_idle(timeout=max(0.0, deadline - time.monotonic())))
 
     def next_due(self) -> float | None:
         """When the engine next has an alarm to evaluate (None: no alarm at all)."""
@@ -483,7 +594,8 @@ class AlarmEngine:
     def transition(self, alarm: Alarm, state: str, reason: str, reason_data: str | None, now: float) -> None:
         with self._lock:
             change = StateChange(alarm, alarm.state_value, alarm.state_reason, state, reason,
-                                 reason_data, now, self.arn(alarm.name))
+                                 reason_data, now, self.arn(alarm.name),
+                                 old_reason_data=alarm.state_reason_data, old_timestamp=alarm.state_updated)
             old_state, old_reason, old_data = alarm.state_value, alarm.state_reason, alarm.state_reason_data
             alarm.state_value, alarm.state_reason, alarm.state_reason_data = state, reason, reason_data
             alarm.state_updated = alarm.state_transitioned = now
@@ -501,11 +613,12 @@ class AlarmEngine:
                     self._schedule(alarm.name, until)
             elif alarm.actions_enabled:
                 self._run_actions(alarm, change)
-            for listener in self.state_listeners:
-                try:
-                    listener(change)
-                except Exception:
-                    log.exception("alarm state listener failed")
+            listeners = list(self._state_listeners)
+            if listeners:
+                # The alarm as this transition left it, suppression included: the object itself
+                # goes on changing under later transitions before the announcer reaches it.
+                told = dataclasses.replace(change, alarm=copy.copy(alarm))
+                self.announcer.post(lambda: _tell(listeners, told))
             for parent in list(self._parents.get(alarm.name, ())):
                 composite = self.store.get_alarm(parent)
                 if composite is not None:
@@ -665,6 +778,14 @@ class AlarmEngine:
 
     def expire_history(self) -> None:
         self.store.expire_history(self.clock.now() - HISTORY_RETENTION_SECONDS)
+
+
+def _tell(listeners: list[Callable], change) -> None:
+    for listener in listeners:
+        try:
+            listener(change)
+        except Exception:  # one listener's failure is not the others'
+            log.exception("alarm change listener %r failed", listener)
 
 
 def _tick(period: int) -> int:

@@ -8,6 +8,7 @@ protocol the request came in on, and lists several problems one per line.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import math
 import operator
@@ -30,7 +31,7 @@ from ..errors import AWSError, Failure, query_path, serialization_error, validat
 from ..pagination import InvalidToken, check_digits, page_token, parse_page_token
 from . import alarm_rule, metrics, queries, statistics
 from .alarm_evaluation import data_time
-from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine
+from .alarms import COMPOSITE_ALARM, INITIAL_REASON, METRIC_ALARM, AlarmEngine, ConfigurationChange
 from .metrics import (
     MAX_VALUE, MIN_VALUE, MetricValue, Sample, Samples, align_start, dimensions_list, from_epoch,
     key_of_pairs, metric_key, storable,
@@ -531,6 +532,7 @@ class CloudWatchService(Service):
                     f"An alarm named {name} already exists as a {existing.alarm_type}."
                 )
             enabled = True if actions_enabled is None else bool(actions_enabled)
+            previous = copy.copy(existing)  # the update below changes `existing` in place
             if existing is None:
                 alarm = Alarm(name, alarm_type, definition, metric_keys, "INSUFFICIENT_DATA", INITIAL_REASON,
                               None, now, now, now, enabled)
@@ -555,6 +557,11 @@ class CloudWatchService(Service):
                 new_tags = (self.engine.arn(name), tagging.of_pairs(tags or ()))
                 tagging.check(tagging.CLOUDWATCH, new_tags[1])
             self.alarms.save_alarm(alarm, [history], tags=new_tags)
+            # Told before the engine may evaluate the alarm: a new alarm's configuration change
+            # precedes its first state change on the event bus.
+            self.engine.configuration_changed(ConfigurationChange(
+                "create" if existing is None else "update", copy.copy(alarm), previous, now,
+                self.engine.arn(name)))
             self.engine.alarm_saved(alarm)
 
     def _history_view(self, alarm: Alarm) -> dict:
@@ -680,6 +687,9 @@ class CloudWatchService(Service):
             ]
             self.alarms.delete_alarms(AlarmNames, history, [self.engine.arn(n) for n in AlarmNames])
             self.engine.alarms_deleted(AlarmNames)
+            for alarm in existing:
+                self.engine.configuration_changed(
+                    ConfigurationChange("delete", alarm, None, now, self.engine.arn(alarm.name)))
             return {}
 
     def set_alarm_state(self, AlarmName, StateValue, StateReason, StateReasonData=None):

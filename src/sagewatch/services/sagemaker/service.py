@@ -293,6 +293,11 @@ class SageMakerService(Service):
     def describe_processing_job(self, ProcessingJobName) -> dict:
         return self._describe_processing(self._job(PROCESSING_JOB, ProcessingJobName))
 
+    def describe(self, job: JobRecord) -> dict:
+        """Describe*Job's answer for a job record (a job state change event's detail mirrors it:
+        job_events.py)."""
+        return self._describe_training(job) if job.kind == TRAINING_JOB else self._describe_processing(job)
+
     def _echo(self, job: JobRecord) -> dict:
         echoed = ECHOED_MEMBERS[job.kind]
         return {key: value for key, value in job.request.items() if key in echoed}

@@ -15,8 +15,17 @@ Unconfirmed, and so chosen as noted where they are built: ``ExtendedStatistic`` 
 keys, ``DatapointsToAlarm``'s place, ``ThresholdMetricId`` standing where Threshold stands,
 SampleCount's upper-case spelling. ``TreatMissingData`` is written as the 2025 recording has it
 (the value alone, "missing" when unset); captured messages of 2019–2024 show it as
-``"- TreatMissingData: missing"`` instead, with varying padding. Composite alarms (``AlarmRule``
-and ``TriggeringChildren`` instead of Trigger) are not built here yet.
+``"- TreatMissingData: missing"`` instead, with varying padding.
+
+Composite alarms: ``AlarmRule`` and ``TriggeringChildren`` instead of Trigger (reference §9.3),
+in the order of a message captured from AWS in a composite alarm's Action history item (2022,
+public test fixtures of an alarm re-trigger tool): ... ``InsufficientDataActions``,
+``OldStateValue``, ``AlarmRule``, ``TriggeringChildren``, and no
+``AlarmConfigurationUpdatedTimestamp``. Each triggering child is ``{"Arn": ..., "State":
+{"Value": ..., "Timestamp": ...}}`` (localstack provider_v2
+``create_message_response_update_composite_alarm_state_sns``), taken from the transition's
+reason data (``triggeringAlarms``); a transition without them (SetAlarmState) has none, as the
+captured message (``"TriggeringChildren":[]``) shows.
 
 Region long names come from botocore's endpoint data (``description`` of each region), the
 same names the AWS console shows; a region botocore does not know is written as its code.
@@ -27,14 +36,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
 
 import botocore.loaders
 
+from ..cloudwatch.alarms import COMPOSITE_ALARM, StateChange
 from .messages import utc_milliseconds
-
-if TYPE_CHECKING:
-    from sagewatch.services.cloudwatch.alarms import StateChange
 
 # Statistic → Trigger.Statistic. Recorded: AVERAGE; captured: SUM, MAXIMUM, MINIMUM.
 # SAMPLE_COUNT is unconfirmed (AWS's enum constant style, as the others follow).
@@ -77,10 +83,24 @@ def alarm_time(epoch_seconds: float) -> str:
 
 
 def alarm_notification(change: StateChange, *, region: str, account_id: str) -> AlarmNotification:
-    """The subject and message of one metric alarm's state change, as CloudWatch publishes them."""
+    """The subject and message of one alarm's state change, as CloudWatch publishes them."""
     alarm = change.alarm
     definition = alarm.definition
-    message = {
+    if alarm.alarm_type == COMPOSITE_ALARM:
+        message = _composite_message(change, region=region, account_id=account_id)
+    else:
+        message = _metric_message(change, region=region, account_id=account_id)
+    return AlarmNotification(
+        subject=alarm_subject(alarm.name, change.new_state, region),
+        # Compact, as captured messages are: no spaces after separators.
+        message=json.dumps(message, separators=(",", ":"), ensure_ascii=False),
+    )
+
+
+def _metric_message(change: StateChange, *, region: str, account_id: str) -> dict:
+    alarm = change.alarm
+    definition = alarm.definition
+    return {
         "AlarmName": alarm.name,
         "AlarmDescription": definition.get("AlarmDescription"),
         "AWSAccountId": account_id,
@@ -96,11 +116,42 @@ def alarm_notification(change: StateChange, *, region: str, account_id: str) -> 
         "InsufficientDataActions": list(definition.get("InsufficientDataActions") or []),
         "Trigger": _trigger(definition),
     }
-    return AlarmNotification(
-        subject=alarm_subject(alarm.name, change.new_state, region),
-        # Compact, as captured messages are: no spaces after separators.
-        message=json.dumps(message, separators=(",", ":"), ensure_ascii=False),
-    )
+
+
+def _composite_message(change: StateChange, *, region: str, account_id: str) -> dict:
+    alarm = change.alarm
+    definition = alarm.definition
+    return {
+        "AlarmName": alarm.name,
+        "AlarmDescription": definition.get("AlarmDescription"),
+        "AWSAccountId": account_id,
+        "NewStateValue": change.new_state,
+        "NewStateReason": change.reason,
+        "StateChangeTime": alarm_time(change.timestamp),
+        "Region": region_long_name(region),
+        "AlarmArn": change.arn,
+        "OKActions": list(definition.get("OKActions") or []),
+        "AlarmActions": list(definition.get("AlarmActions") or []),
+        "InsufficientDataActions": list(definition.get("InsufficientDataActions") or []),
+        "OldStateValue": change.old_state,
+        "AlarmRule": definition["AlarmRule"],
+        "TriggeringChildren": [
+            {"Arn": child["arn"], "State": {"Value": child["state"].get("value"),
+                                            "Timestamp": child["state"].get("timestamp")}}
+            for child in triggering_alarms(change)
+        ],
+    }
+
+
+def triggering_alarms(change: StateChange) -> list[dict]:
+    """The ``triggeringAlarms`` of a composite alarm's transition (its reason data, written by
+    the engine: ``{"arn": ..., "state": {"value": ..., "timestamp": ...}}``), or none."""
+    try:
+        data = json.loads(change.reason_data or "{}")
+        children = data.get("triggeringAlarms") or []
+        return [c for c in children if isinstance(c, dict) and "arn" in c and isinstance(c.get("state"), dict)]
+    except (ValueError, AttributeError):
+        return []  # SetAlarmState's reason data is the caller's JSON, of any shape
 
 
 def _trigger(definition: dict) -> dict:
