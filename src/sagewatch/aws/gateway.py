@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import copy
 import inspect
 import logging
 import re
@@ -202,6 +203,26 @@ class Gateway:
         except Exception:
             log.exception("internal error in %s", operation_name)
             return protocol.serialize_error(spec, None, internal_failure(), request_id)
+
+    def invoke(self, model_name: str, operation_name: str, params: dict) -> dict:
+        """Call an operation in-process as a client would over the wire: ``params`` (JSON-like
+        values) checked against the model, refused with the AWSError the API answers, then
+        given to the service's method. For requests sagewatch makes on a user's behalf from
+        the user's own data (an EventBridge target's CreateTrainingJob template), which must
+        meet the same rules as the API's."""
+        binding = next((b for b in self.by_signing_name.values() if b.service.model_name == model_name), None)
+        operation = binding.operations.get(operation_name) if binding else None
+        if operation is None or operation.method is None:
+            raise ValueError(f"sagewatch does not implement {model_name} {operation_name}")
+        params = copy.deepcopy(params)  # validation brings a valid input to its one form in place
+        failures = self.validator.validate(operation.model.input_shape, params)
+        if failures:
+            raise binding.service.invalid_input(failures)
+        if operation.records:
+            params = self.records.to_records(operation.model.input_shape, params)
+        if operation.accepts is not None:
+            params = {k: v for k, v in params.items() if k in operation.accepts}
+        return operation.method(**params)
 
     # -- routing ----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ names by dimension:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ... import arns
 from ..cloudwatch.alarms import StateChange
@@ -35,8 +35,15 @@ def stop_action_arn(region: str) -> str:
 
 def jobs_named_by(change: StateChange) -> list[tuple[str, str]]:
     """(kind, job name) of every job the alarm's metrics name, in order, without repeats."""
+    return jobs_in_metrics(change.alarm.metric_keys)
+
+
+def jobs_in_metrics(metric_keys: Iterable[tuple[str, str, Iterable[tuple[str, str]]]]) -> list[tuple[str, str]]:
+    """(kind, job name) of every job metrics name by dimension, in order, without repeats;
+    ``metric_keys``: (namespace, metric name, dimension pairs), as an alarm's ``metric_keys``
+    (also read from an alarm state change event by the EventBridge StopJob target)."""
     found: list[tuple[str, str]] = []
-    for namespace, _metric, dimensions in change.alarm.metric_keys:
+    for namespace, _metric, dimensions in metric_keys:
         for dimension, value in dimensions:
             job = None
             if dimension in NAME_DIMENSIONS:
