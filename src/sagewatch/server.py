@@ -37,6 +37,10 @@ from .services.sagemaker.jobs import JobStateListeners
 from .services.sagemaker.metric_definitions import MetricDefinitions
 from .services.sagemaker.stop_action import StopJobAction
 from .services.sagemaker.service import SageMakerService
+from .services.sns.delivery import EMAIL_KIND, HTTP_KIND, SnsDelivery
+from .services.sns.links import SnsLinks
+from .services.sns.service import SNSService
+from .services.sns.signing import SigningIdentity
 from .services.sts.service import STSService
 from .store.sqlite.jobs import SQLiteJobStore
 from .store.sqlite.alarms import SQLiteAlarmStore
@@ -44,6 +48,7 @@ from .store.sqlite.database import Database
 from .store.sqlite.logs import SQLiteLogStore
 from .store.sqlite.metrics import SQLiteMetricStore
 from .store.sqlite.outbox import SQLiteOutboxStore
+from .store.sqlite.sns import SQLiteSnsStore
 from .store.sqlite.tags import SQLiteTagStore
 
 log = logging.getLogger("sagewatch")
@@ -64,6 +69,19 @@ class Sagewatch:
         # durably and carried out by handlers each service registers for its kinds.
         self.delivery_queue = DeliveryQueue(SQLiteOutboxStore(self.database, now=clock.now), clock=clock)
         self.logs = LogsService(SQLiteLogStore(self.database), tags, clock=clock.now_ms, **account)
+        # SNS's real deliveries: signed with the server's own key pair (made once in the data
+        # directory), POSTed to webhooks and emailed through [smtp]; delivery status logs go
+        # to CloudWatch Logs.
+        self.sns_delivery = SnsDelivery(
+            SigningIdentity(settings.data_dir), public_url=settings.public_base_url, smtp=settings.smtp,
+            clock=clock, logs=self.logs, **account)
+        self.delivery_queue.register(HTTP_KIND, self.sns_delivery.deliver_http)
+        self.delivery_queue.register(EMAIL_KIND, self.sns_delivery.deliver_email)
+        # Subscribe and Unsubscribe queue what they owe in their own transaction (the outbox is
+        # the store's); Publish queues its notifications through the queue.
+        self.sns = SNSService(SQLiteSnsStore(self.database, self.delivery_queue.store), tags, self.sns_delivery,
+                              self.delivery_queue, clock=clock, **account)
+        self.sns_delivery.attach(self.sns)
         self.metric_data = MetricData(SQLiteMetricStore(self.database), clock=clock)
         alarm_store = SQLiteAlarmStore(self.database)
         # Alarm actions are delivered by handlers registered here as services arrive (SNS, ...).
@@ -92,7 +110,7 @@ class Sagewatch:
         self.iam = IAMService(account_id=settings.account_id)
         # Writes are acknowledged once they are on disk: the gateway waits on the database's
         # group commit.
-        self.gateway = Gateway([self.logs, self.cloudwatch, self.sagemaker, self.sts, self.iam],
+        self.gateway = Gateway([self.logs, self.cloudwatch, self.sagemaker, self.sts, self.iam, self.sns],
                                durability=self.database.wal_sync)
 
         every = settings.compaction_seconds
@@ -106,6 +124,10 @@ class Sagewatch:
                 # (store/log_blocks.py). 10 s: ~4,000 blocks a run at 20 busy jobs, one budget.
                 Duty("logs.merge_small_blocks", 10.0, self.logs.store.merge_small_blocks)]),
             Part("metrics", periodic=[Duty("metrics.compaction", every, self.metric_data.compact)]),
+            # Its kept-alive webhook connections close once the queue's handlers have stopped.
+            Part("sns.delivery", on_stop=self.sns_delivery.close),
+            # Unconfirmed subscriptions go after three days (reference §9.1).
+            Part("sns", periodic=[Duty("sns.expire_subscriptions", 3600.0, self.sns.expire_subscriptions)]),
             # Before the alarm engine, whose actions queue deliveries, and stopped after it; its
             # start releases the claims a crashed server held (they are delivered again).
             self.delivery_queue,
@@ -153,6 +175,9 @@ def create_app(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Starlette:
     app = Starlette(
         routes=[
             Route("/_sagewatch/health", health, methods=["GET"]),
+            # The pages SNS's messages link to (the signing certificate, SubscribeURL and
+            # UnsubscribeURL, the email links): before the gateway, which gets every other GET /.
+            *SnsLinks(system.sns, system.sns_delivery, system.gateway, system.database.wal_sync).routes(),
             Mount("/", app=system.gateway),
         ],
         lifespan=lifespan,
