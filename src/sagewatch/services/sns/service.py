@@ -30,6 +30,7 @@ import re
 import secrets
 import threading
 import unicodedata
+import urllib.parse
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -780,7 +781,6 @@ def _stored_policy(subscription: Subscription) -> FilterPolicy | None:
 
 
 def _url_host(url: str) -> str | None:
-    import urllib.parse
     try:
         return urllib.parse.urlsplit(url).hostname
     except ValueError:
