@@ -3,7 +3,8 @@
 The real application runs in process on a FakeClock (tests/inprocess.py): the test moves time,
 runs the ``events.scheduler`` duty at each moment (as its one-second period would) and waits
 for the delivery queue. Each rule's target is an API destination whose endpoint is a real HTTP
-listener started by the test, so what a firing sends is what the listener receives.
+listener started by the test (tests/api_endpoint.py), so what a firing sends is what the
+listener receives.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 from sagewatch.clock import FakeClock
 
-from ..e2e.sns_endpoints import webhook
+from ..api_endpoint import ApiEndpoint
 from ..inprocess import InProcessSagewatch
 
 START = 1_709_287_210.0  # 2024-03-01 10:00:10 UTC
@@ -27,8 +28,9 @@ def iso(moment: float) -> str:
 
 @pytest.fixture
 def hook():
-    with webhook(confirm=False) as listener:
-        yield listener
+    listener = ApiEndpoint()
+    yield listener
+    listener.close()
 
 
 class Scheduled:
@@ -65,7 +67,7 @@ class Scheduled:
         self.app.settle()
 
     def fired(self, name: str) -> list[dict]:
-        return [json.loads(body) for path, _, body in self.hook.posts if path == f"/sns/{name}"]
+        return [json.loads(r["body"]) for r in self.hook.requests if r["path"] == f"/{name}"]
 
     def times(self, name: str) -> list[str]:
         return [event["time"] for event in self.fired(name)]
@@ -128,7 +130,7 @@ def test_a_restart_neither_fires_twice_nor_forgets(tmp_path, hook):
     with Scheduled(tmp_path, clock, hook) as s:
         s.rule("durable", "rate(5 minutes)")
         s.at(START + 300)
-    assert len(hook.posts) == 1
+    assert len(hook.requests) == 1
     # Back up at the same moment: the slot it fired is not fired again.
     with Scheduled(tmp_path, clock, hook) as s:
         s.at(START + 300)

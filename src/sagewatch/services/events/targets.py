@@ -299,7 +299,9 @@ class EventTargets:
             policy = target.retry_policy or {}
             payload = {
                 "rule_arn": rule.arn, "rule_name": rule.name, "bus": rule.bus_name,
-                "target_id": target.id, "target_arn": target.arn, "input": text, "event": event,
+                # The event as JSON text: the outbox stores payloads with orjson, which refuses
+                # integers beyond 64 bits that an event's detail may hold.
+                "target_id": target.id, "target_arn": target.arn, "input": text, "event": compact(event),
                 "max_retries": policy.get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS),
                 "max_age": policy.get("MaximumEventAgeInSeconds", DEFAULT_EVENT_AGE_SECONDS),
                 "dead_letter": (target.dead_letter_config or {}).get("Arn"),
@@ -401,7 +403,7 @@ class EventTargets:
         except Exception as error:  # connections.ConnectionUnavailable: deauthorized, deleted...
             return _Failure(ERROR_FROM_TARGET, str(error) or type(error).__name__, True)
         http = p.get("http") or {}
-        event = p["event"]
+        event = json.loads(p["event"])
         url = _fill_path(destination.invocation_endpoint, [_dynamic(v, event) for v in
                                                              http.get("PathParameterValues") or []])
         query = {k: _dynamic(v, event) for k, v in (http.get("QueryStringParameters") or {}).items()}
@@ -463,7 +465,7 @@ class EventTargets:
         return f"{kind} {name}: {next(iter(answer.values()), '')}"
 
     def _stop_jobs(self, p: dict) -> str | _Failure:
-        jobs = _jobs_named(p["input"], p["event"])
+        jobs = _jobs_named(p["input"], json.loads(p["event"]))
         if not jobs:
             return _Failure(ERROR_FROM_TARGET, "The event names no job to stop: StopJob needs a TrainingJobName or "
                                                "ProcessingJobName (in its input, a SageMaker job state change, or "
@@ -511,7 +513,7 @@ class EventTargets:
         if condition:
             attributes["EXHAUSTED_RETRY_CONDITION"] = condition
         try:
-            self.sns_publish(TopicArn=dead_letter, Message=compact(p["event"]), MessageAttributes={
+            self.sns_publish(TopicArn=dead_letter, Message=p["event"], MessageAttributes={
                 name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()})
         except Exception as failure:
             self.count("InvocationsFailedToBeSentToDlq", rule_name, bus)
