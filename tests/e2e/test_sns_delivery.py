@@ -144,6 +144,23 @@ def test_a_webhook_confirms_receives_signed_notifications_and_unsubscribes(sns, 
         assert not [b for h, b in hook.received("Notification") if json.loads(b)["Message"] == "after unsubscribing"]
 
 
+def test_a_subscription_confirmed_with_authenticate_on_unsubscribe_keeps_its_unsubscribe_url_shut(sns, unique):
+    topic = sns.create_topic(Name=f"guarded-{unique}")["TopicArn"]
+    with webhook(confirm=False) as hook:
+        sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=hook.url)
+        _, raw = hook.wait_for(of_type("SubscriptionConfirmation"))
+        subscription = sns.confirm_subscription(TopicArn=topic, Token=json.loads(raw)["Token"],
+                                                AuthenticateOnUnsubscribe="true")["SubscriptionArn"]
+        sns.publish(TopicArn=topic, Message="guarded")
+        _, raw = hook.wait_for(notification_with("guarded"))
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(json.loads(raw)["UnsubscribeURL"], timeout=10)
+        assert raised.value.code == 403 and "<Code>AuthorizationError</Code>" in raised.value.read().decode()
+        assert subscription in [s["SubscriptionArn"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]]
+        sns.unsubscribe(SubscriptionArn=subscription)  # a signed call may
+        assert not sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+
+
 def test_a_subscribe_url_with_a_wrong_token_is_an_error_in_awss_shape(sns, server, unique):
     topic = sns.create_topic(Name=f"wrong-token-{unique}")["TopicArn"]
     with pytest.raises(urllib.error.HTTPError) as raised:
@@ -297,6 +314,10 @@ def test_email_is_confirmed_by_its_link_notified_and_unsubscribed_by_its_footer(
     assert link.startswith(f"{server.endpoint}/confirmation.html?TopicArn={topic}&Token=")
     assert link.endswith(f"&Endpoint={address}")
     assert "Confirm subscription</a>" in confirmation.get_body(("html",)).get_content()
+    # A link checker's HEAD confirms nothing.
+    urllib.request.urlopen(urllib.request.Request(link, method="HEAD"), timeout=10).close()
+    assert [s["SubscriptionArn"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]] == [
+        "PendingConfirmation"]
     with urllib.request.urlopen(link, timeout=10) as page:
         shown = page.read().decode()
     assert "Subscription confirmed!" in shown and f"You have subscribed {address} to the topic:" in shown

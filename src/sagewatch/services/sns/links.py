@@ -112,6 +112,8 @@ class SnsLinks:
         confirmed! You have subscribed <address> to the topic:<name>. Your subscription's id
         is: <arn> If it was not your intention to subscribe, click here to unsubscribe." (the
         AWS CLI user guide, cli-services-sns.html)."""
+        if request.method == "HEAD":
+            return _page("Confirm subscription", "")  # a link checker's look acts on nothing
         query = request.query_params
         topic_arn, token, endpoint = query.get("TopicArn"), query.get("Token"), query.get("Endpoint", "")
         if not topic_arn or not token:
@@ -135,6 +137,8 @@ class SnsLinks:
         """What AWS shows when an email's unsubscribe link is opened: "Subscription removed!
         Your subscription to the topic below has been deactivated for address <address>."
         (AWS's page as quoted in public test code that checks it)."""
+        if request.method == "HEAD":
+            return _page("Unsubscribe", "")  # a link checker's look acts on nothing
         query = request.query_params
         subscription_arn, endpoint = query.get("SubscriptionArn"), query.get("Endpoint", "")
         if not subscription_arn:
@@ -163,8 +167,9 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 
 class _QueryLinks:
-    """``GET /``: the SubscribeURL and UnsubscribeURL actions when unsigned, else the gateway.
-    An ASGI app (not a function) so that what it does not answer goes on, untouched."""
+    """``GET /``: the SubscribeURL and UnsubscribeURL actions when unsigned, else the gateway
+    (a HEAD too: a link checker's look never confirms or unsubscribes). An ASGI app (not a
+    function) so that what it does not answer goes on, untouched."""
 
     ACTIONS = ("ConfirmSubscription", "Unsubscribe")
 
@@ -174,7 +179,7 @@ class _QueryLinks:
     async def __call__(self, scope, receive, send) -> None:
         query = dict(urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         signed = any(name == b"authorization" for name, _ in scope["headers"]) or "X-Amz-Signature" in query
-        if signed or query.get("Action") not in self.ACTIONS:
+        if signed or scope["method"] != "GET" or query.get("Action") not in self.ACTIONS:
             await self.links.gateway(scope, receive, send)
             return
         response = await self.answer(query)
