@@ -22,10 +22,15 @@ from .aws.gateway import Gateway
 from .clock import SYSTEM_CLOCK, Clock
 from .config import Settings
 from .lifecycle import Duty, Lifecycle, Part
+from .services.cloudwatch.alarm_events import configuration_change_event, state_change_event
 from .services.cloudwatch.alarms import AlarmActions, AlarmEngine
 from .services.cloudwatch.metrics import MetricData
 from .services.cloudwatch.service import CloudWatchService
 from .services.delivery import DeliveryQueue
+from .services.events.scheduler import EventScheduler
+from .services.events.service import EventsService
+from .services.events.targets import KIND as EVENT_TARGET_KIND
+from .services.events.targets import EventTargets
 from .services.iam.service import IAMService
 from .services.logs.service import LogsService
 from .jobs.capacity import Capacity
@@ -33,10 +38,12 @@ from .jobs.controller import JobController
 from .jobs.data import Storage
 from .jobs.runners.docker import DockerRunner
 from .jobs.runners.process import ProcessRunner
+from .services.sagemaker.job_events import JobEventSource
 from .services.sagemaker.jobs import JobStateListeners
 from .services.sagemaker.metric_definitions import MetricDefinitions
 from .services.sagemaker.stop_action import StopJobAction
 from .services.sagemaker.service import SageMakerService
+from .services.sns.alarm_action import SnsAlarmAction
 from .services.sns.delivery import EMAIL_KIND, HTTP_KIND, SnsDelivery
 from .services.sns.links import SnsLinks
 from .services.sns.service import SNSService
@@ -45,6 +52,9 @@ from .services.sts.service import STSService
 from .store.sqlite.jobs import SQLiteJobStore
 from .store.sqlite.alarms import SQLiteAlarmStore
 from .store.sqlite.database import Database
+from .store.sqlite.event_connections import SQLiteConnectionStore
+from .store.sqlite.event_schedules import SQLiteEventScheduleStore
+from .store.sqlite.events import SQLiteEventStore
 from .store.sqlite.logs import SQLiteLogStore
 from .store.sqlite.metrics import SQLiteMetricStore
 from .store.sqlite.outbox import SQLiteOutboxStore
@@ -108,10 +118,34 @@ class Sagewatch:
         self.sts = STSService(account_id=settings.account_id)
         # No IAM: every call is AccessDenied, which the SageMaker SDK v3's role check accepts.
         self.iam = IAMService(account_id=settings.account_id)
+        # EventBridge: rules matched on the buses; their targets act (SNS topics, API
+        # destinations, SageMaker jobs: services/events/targets.py), at least once, retried, dead-
+        # lettered; scheduled rules fired by a durable scheduler. A target calls SageMaker
+        # through the gateway, so a request made from an event is checked as the API checks one.
+        self.event_targets = EventTargets(
+            clock=clock, sns_publish=self.sns.publish,
+            sagemaker_call=lambda operation, request: self.gateway.invoke("sagemaker", operation, request),
+            connections=lambda: self.events, put_metrics=self.cloudwatch.put_metric_values, **account)
+        self.delivery_queue.register(EVENT_TARGET_KIND, self.event_targets.deliver)
+        event_store = SQLiteEventStore(self.database)
+        self.events = EventsService(event_store, tags, self.event_targets, self.delivery_queue, clock=clock,
+                                    connections=SQLiteConnectionStore(self.database), **account)
+        self.event_scheduler = EventScheduler(SQLiteEventScheduleStore(self.database), event_store,
+                                              self.event_targets, self.delivery_queue.wake, clock=clock, **account)
+        # What goes on the default bus: every alarm state and configuration change, told in order
+        # by the alarm engine's announcer (services/cloudwatch/alarm_events.py), and every job
+        # status change, put right after it is stored (services/sagemaker/job_events.py).
+        self.alarm_engine.add_listener(lambda change: self.events.put_service_events([state_change_event(change)]))
+        self.alarm_engine.add_configuration_listener(
+            lambda change: self.events.put_service_events([configuration_change_event(change)]))
+        job_listeners.add(JobEventSource(self.sagemaker.describe, tags.get_tags, self.events.put_service_events))
+        # Alarm actions on SNS topics publish AWS's alarm message and email (services/sns/alarm_action.py).
+        sns_action = SnsAlarmAction(self.sns.publish, settings.region, settings.account_id)
+        self.alarm_actions.register(sns_action.accepts, sns_action)
         # Writes are acknowledged once they are on disk: the gateway waits on the database's
         # group commit.
-        self.gateway = Gateway([self.logs, self.cloudwatch, self.sagemaker, self.sts, self.iam, self.sns],
-                               durability=self.database.wal_sync)
+        self.gateway = Gateway([self.logs, self.cloudwatch, self.sagemaker, self.sts, self.iam, self.sns,
+                                self.events], durability=self.database.wal_sync)
 
         every = settings.compaction_seconds
         self.lifecycle = Lifecycle([
@@ -124,6 +158,8 @@ class Sagewatch:
                 # (store/log_blocks.py). 10 s: ~4,000 blocks a run at 20 busy jobs, one budget.
                 Duty("logs.merge_small_blocks", 10.0, self.logs.store.merge_small_blocks)]),
             Part("metrics", periodic=[Duty("metrics.compaction", every, self.metric_data.compact)]),
+            # EventBridge's AWS/Events metrics, counted in memory: published every 10 s and at stop.
+            self.event_targets,
             # Its kept-alive webhook connections close once the queue's handlers have stopped.
             Part("sns.delivery", on_stop=self.sns_delivery.close),
             # Unconfirmed subscriptions go after three days (reference §9.1).
@@ -131,6 +167,10 @@ class Sagewatch:
             # Before the alarm engine, whose actions queue deliveries, and stopped after it; its
             # start releases the claims a crashed server held (they are delivered again).
             self.delivery_queue,
+            # OAuth connections a stopped server left AUTHORIZING fetch their token.
+            Part("events", on_start=self.events.resume_authorizations),
+            # Fires scheduled rules into the queue; a slot missed while down fires if < 1 min late.
+            self.event_scheduler,
             self.alarm_engine,
             # Last started: jobs a previous server left running are re-adopted once everything
             # they report to is up; first stopped, leaving their agents running.

@@ -25,7 +25,8 @@ from ..inprocess import InProcessSagewatch
 START = 1_767_225_605.0  # 2026-01-01 00:00:05 UTC
 SLOW = "arn:aws:sns:us-east-1:000000000000:slow-topic"
 BROKEN = "arn:aws:sns:us-east-1:000000000000:broken-topic"
-UNHANDLED = "arn:aws:sns:us-east-1:000000000000:no-handler"
+# An action of a kind sagewatch has no handler for (SNS topics have one since Step 5).
+UNHANDLED = "arn:aws:lambda:us-east-1:000000000000:function:no-handler"
 NS = "app/actions"
 
 

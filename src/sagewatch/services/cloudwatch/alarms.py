@@ -132,8 +132,10 @@ class AlarmActions:
 
     def register(self, accepts: Callable[[str], bool], handler: Callable[[str, StateChange], str | None]) -> None:
         """``handler(arn, change)`` returns an optional published message and raises on failure.
-        It runs on the actions worker, never under the alarm engine's lock."""
-        self._handlers.append((accepts, handler))
+        It runs on the actions worker, never under the alarm engine's lock. A handler registered
+        later is asked first, so one for particular ARNs can stand in for a broader one (a test's
+        handler for one topic, before the SNS action that takes every topic)."""
+        self._handlers.insert(0, (accepts, handler))
 
     def handles(self, arn: str) -> bool:
         """Whether a handler accepts this ARN (without one, the action fails at once)."""
