@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from ..api_endpoint import ApiEndpoint
 from ..server import make_client
 from ..token_endpoint import TokenEndpoint
-from .jobs import training_request, wait_for, wait_training
+from .jobs import streams_of, training_request, wait_for, wait_training
 from .sns_endpoints import Webhook, of_type, webhook
 
 SOURCE = "sagewatch.tests"
@@ -258,12 +258,14 @@ def test_a_create_training_job_target_starts_a_real_job(events, sagemaker, tmp_p
     assert described["Environment"] == {"RUN": "r-1"}
 
 
-def test_a_stop_job_target_stops_the_job_the_event_names(events, sagemaker, tmp_path, unique):
+def test_a_stop_job_target_stops_the_job_the_event_names(events, sagemaker, logs, tmp_path, unique):
     job = f"long-{unique}"
-    script = quick_script(tmp_path, "import time\nprint('running', flush=True)\ntime.sleep(300)\n")
+    script = quick_script(tmp_path, "import time\nfor i in range(3000):\n    print(i, flush=True)\n    time.sleep(0.1)\n")
     sagemaker.create_training_job(**training_request(job, script, tmp_path / "output"))
     wait_for(lambda: sagemaker.describe_training_job(TrainingJobName=job),
              lambda r: r["SecondaryStatus"] == "Training", 60)
+    # Running for sure (its agent reports), as test_sagemaker_jobs' own stop test waits.
+    wait_for(lambda: streams_of(logs, "/aws/sagemaker/TrainingJobs", job), bool, 60)
     name = f"stop-job-{unique}"
     rule(events, name, "Stop")
     events.put_targets(Rule=name, Targets=[{
@@ -271,7 +273,8 @@ def test_a_stop_job_target_stops_the_job_the_event_names(events, sagemaker, tmp_
         "InputTransformer": {"InputPathsMap": {"job": "$.detail.job"},
                              "InputTemplate": '{"TrainingJobName": <job>}'}}])
     put_event(events, "Stop", {"job": job})
-    assert wait_training(sagemaker, job)["TrainingJobStatus"] == "Stopped"
+    described = wait_training(sagemaker, job)
+    assert described["TrainingJobStatus"] == "Stopped", (described.get("FailureReason"), described["SecondaryStatusTransitions"])
 
 
 # -- PutTargets refusals ------------------------------------------------------------------------------------
