@@ -4,8 +4,9 @@ rules that can match it rather than all of them.
 Most rules name the event's ``source`` and/or ``detail-type`` exactly (``{"source":
 ["aws.sagemaker"], "detail-type": ["SageMaker Training Job State Change"], ...}``): such a rule
 can only match an event whose source (or detail type) is one of the strings it lists. The index
-files each rule under those strings, by ``source`` when the rule names sources, else by
-``detail-type``; the other rules are scanned for every event. Filing is conservative: a rule is
+files a rule that names both under each (source, detail-type) pair it allows (an ML platform's
+bus: a few sources, a few detail types each, many rules per pair), a rule that names one of them
+under its strings, and scans the other rules for every event. Filing is conservative: a rule is
 filed only when its pattern text shows, beyond doubt, that every way it can match requires one
 of those exact strings (see ``required_strings``); anything else is scanned, which is always
 right. ``tests/app/test_events_matching.py`` holds ``matching`` to the plain scan (every rule's
@@ -24,7 +25,8 @@ from .patterns import EventPattern, FlatEvent
 
 Item = TypeVar("Item")
 
-# The fields rules are filed by, in order of preference (the first a rule requires wins).
+# The fields rules are filed by: source and detail-type (a rule requiring both is filed by the
+# pair; one requiring one of them, by it).
 INDEXED_FIELDS = ("source", "detail-type")
 
 
@@ -40,32 +42,42 @@ class RuleIndex(Generic[Item]):
     rules whose pattern matches, in the order given."""
 
     def __init__(self, rules: Iterable[tuple[EventPattern, Item]]) -> None:
+        source, detail_type = INDEXED_FIELDS
+        self.by_pair: dict[tuple[str, str], list[IndexedRule[Item]]] = {}
         self.by_field: dict[str, dict[str, list[IndexedRule[Item]]]] = {f: {} for f in INDEXED_FIELDS}
         self.scanned: list[IndexedRule[Item]] = []
         self.size = 0
         for position, (pattern, item) in enumerate(rules):
             self.size += 1
             entry = IndexedRule(position, pattern, item)
-            for field in INDEXED_FIELDS:
-                strings = required_strings(pattern.text, field)
-                if strings is not None:
-                    for text in strings:
-                        self.by_field[field].setdefault(text, []).append(entry)
-                    break
+            sources = required_strings(pattern.text, source)
+            detail_types = required_strings(pattern.text, detail_type)
+            if sources is not None and detail_types is not None:
+                for pair in ((s, d) for s in sources for d in detail_types):
+                    self.by_pair.setdefault(pair, []).append(entry)
+            elif sources is not None or detail_types is not None:
+                field, strings = (source, sources) if sources is not None else (detail_type, detail_types)
+                for text in strings:
+                    self.by_field[field].setdefault(text, []).append(entry)
             else:
                 self.scanned.append(entry)
 
     def candidates(self, flat: FlatEvent) -> list[IndexedRule[Item]]:
-        """The rules that may match the event: those filed under one of its values of an indexed
-        field, and the scanned ones; each once, in position order."""
+        """The rules that may match the event: those filed under its values of the indexed
+        fields (or pairs of them), and the scanned ones; each once, in position order."""
+        values = {field: [leaf.value for leaf in flat.get(field, ()) if isinstance(leaf.value, str)]
+                  for field in INDEXED_FIELDS}
         found: dict[int, IndexedRule[Item]] = {}
         for field, filed in self.by_field.items():
-            if not filed:
-                continue
-            for leaf in flat.get(field, ()):
-                if isinstance(leaf.value, str):
-                    for entry in filed.get(leaf.value, ()):
+            if filed:
+                for value in values[field]:
+                    for entry in filed.get(value, ()):
                         found[entry.position] = entry
+        if self.by_pair:
+            source, detail_type = INDEXED_FIELDS
+            for pair in ((s, d) for s in values[source] for d in values[detail_type]):
+                for entry in self.by_pair.get(pair, ()):
+                    found[entry.position] = entry
         if not found:
             return self.scanned
         for entry in self.scanned:

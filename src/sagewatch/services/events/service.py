@@ -166,9 +166,9 @@ def _nesting_depth(text: str) -> int:
 
 def parse_detail(text: str) -> dict | None:
     """A Detail as a JSON object, or None when it is not one (malformed)."""
-    if "[" in text[1:] or "{" in text[1:]:  # nested: bound the depth before parsing
-        if _nesting_depth(text) > MAX_DETAIL_DEPTH:
-            return None
+    # Too deep a Detail needs more opening brackets than the limit: only then is it scanned.
+    if text.count("[") + text.count("{") > MAX_DETAIL_DEPTH and _nesting_depth(text) > MAX_DETAIL_DEPTH:
+        return None
     try:
         detail = orjson.loads(text)
     except orjson.JSONDecodeError:
