@@ -16,8 +16,9 @@ import uuid
 
 import pytest
 
-from ..server import make_client
+from ..server import ServerProcess, make_client
 from .helpers import error_of
+from .sns_endpoints import of_type, webhook
 
 REGION, ACCOUNT = "us-east-1", "000000000000"
 PATTERN = '{"source": ["sagewatch.api-tests"], "detail-type": ["Thing Happened"]}'
@@ -433,3 +434,45 @@ def test_the_aws_cli(aws, unique):
     failed = aws("events", "describe-rule", "--name", f"{name}-nope", check=False)
     assert failed.returncode != 0 and "ResourceNotFoundException" in failed.stderr
     aws("events", "delete-rule", "--name", name)
+
+
+# -- durability ------------------------------------------------------------------------------
+
+def test_buses_rules_targets_and_tags_survive_kill_9(tmp_path):
+    server = ServerProcess(tmp_path / "data").start()
+    try:
+        events, sns = make_client("events", server.endpoint), make_client("sns", server.endpoint)
+        topic = sns.create_topic(Name="after-crash")["TopicArn"]
+        with webhook() as hook:
+            sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=hook.url,
+                          Attributes={"RawMessageDelivery": "true"})
+            hook.wait_for(of_type("SubscriptionConfirmation"))
+            events.create_event_bus(Name="kept", Description="survives", Tags=[{"Key": "k", "Value": "v"}])
+            events.put_rule(Name="on-default", EventPattern=PATTERN, Tags=[{"Key": "r", "Value": "1"}])
+            events.put_rule(Name="on-kept", EventBusName="kept", EventPattern=PATTERN, State="DISABLED")
+            events.put_targets(Rule="on-default", Targets=[{"Id": "hook", "Arn": topic, "InputPath": "$.detail"}])
+            before = _everything(events)
+            server.kill()
+            server = ServerProcess(tmp_path / "data", port=server.port).start()
+            events = make_client("events", server.endpoint)
+            assert _everything(events) == before
+            # The restarted server matches with the rules it read back.
+            events.put_events(Entries=[{**ENTRY, "Detail": '{"after": "restart"}'}])
+            hook.wait_for(lambda headers, body: of_type("Notification")(headers, body)
+                          and json.loads(body) == {"after": "restart"})
+    finally:
+        server.stop()
+
+
+def _everything(events) -> list:
+    """What the API answers about the buses, rules, targets and tags of the test above."""
+    rules = [(bus, events.describe_rule(Name=name, EventBusName=bus)) for bus, name in
+             (("default", "on-default"), ("kept", "on-kept"))]
+    return [
+        [{k: b.get(k) for k in ("Name", "Arn", "Description", "CreationTime")}
+         for b in events.list_event_buses()["EventBuses"]],
+        [{k: v for k, v in rule.items() if k != "ResponseMetadata"} for _, rule in rules],
+        events.list_targets_by_rule(Rule="on-default")["Targets"],
+        [events.list_tags_for_resource(ResourceARN=arn)["Tags"]
+         for arn in (bus_arn("kept"), rule_arn("on-default"), rule_arn("on-kept", "kept"))],
+    ]
