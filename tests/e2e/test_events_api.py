@@ -476,3 +476,25 @@ def _everything(events) -> list:
         [events.list_tags_for_resource(ResourceARN=arn)["Tags"]
          for arn in (bus_arn("kept"), rule_arn("on-default"), rule_arn("on-kept", "kept"))],
     ]
+
+
+def test_paging_tokens_fit_next_token_for_the_longest_names(events, unique, topic):
+    # NextToken takes at most 2,048 characters (botocore:events); a token must fit, whatever the
+    # length of the names and ARNs its listing is for.
+    bus = f"long-{unique}-" + "b" * (256 - len(f"long-{unique}-"))
+    events.create_event_bus(Name=bus)
+    long_arn = topic + "x" * (1600 - len(topic))  # a topic that does not exist: never delivered to
+    for i in range(2):
+        name = f"{i}" + "r" * 63
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=PATTERN)
+        events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": f"{i}" + "t" * 63, "Arn": long_arn}])
+    names = events.list_rule_names_by_target(TargetArn=long_arn, EventBusName=bus, Limit=1)
+    assert events.list_rule_names_by_target(TargetArn=long_arn, EventBusName=bus, Limit=1,
+                                            NextToken=names["NextToken"])["RuleNames"] == ["1" + "r" * 63]
+    rules = events.list_rules(EventBusName=bus, Limit=1)
+    assert len(events.list_rules(EventBusName=bus, Limit=1, NextToken=rules["NextToken"])["Rules"]) == 1
+    events.put_targets(Rule="0" + "r" * 63, EventBusName=bus, Targets=[{"Id": "second", "Arn": topic}])
+    targets = events.list_targets_by_rule(Rule="0" + "r" * 63, EventBusName=bus, Limit=1)
+    assert events.list_targets_by_rule(Rule="0" + "r" * 63, EventBusName=bus, Limit=1,
+                                       NextToken=targets["NextToken"])["Targets"][0]["Id"] == "second"
+    assert max(len(t) for t in (names["NextToken"], rules["NextToken"], targets["NextToken"])) <= 2048

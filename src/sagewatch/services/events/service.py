@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import hashlib
 import logging
 import threading
 import uuid
@@ -478,7 +479,9 @@ class EventsService(ConnectionOperations, Service):
 
     def list_rule_names_by_target(self, TargetArn, EventBusName=None, NextToken=None, Limit=None):
         bus = self._bus(EventBusName)
-        kind = f"events.rule-names.{bus.name}.{TargetArn}"
+        # The token names its listing by a digest of the target ARN: an ARN of 1,600 characters
+        # would make a token longer than NextToken's 2,048.
+        kind = f"events.rule-names.{bus.name}.{hashlib.blake2b(TargetArn.encode(), digest_size=8).hexdigest()}"
         after = self._after(kind, NextToken, str)
         limit = Limit or DEFAULT_PAGE_SIZE
         names = self.store.rule_names_by_target(bus.name, TargetArn, after=after, limit=limit + 1)
