@@ -70,12 +70,16 @@ NAME = "events"
 REGION = CREDENTIALS["AWS_DEFAULT_REGION"]
 ACCOUNT = "123456789012"
 BUS = "ml-platform"
+# The same rules without targets (matching alone), and a bus with no rules (the API path alone).
+UNTARGETED_BUS = "ml-platform-untargeted"
+EMPTY_BUS = "ml-platform-empty"
 AUTHORIZATION = (f"AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/events/aws4_request, "
                  "SignedHeaders=host, Signature=x")
 
-DEFAULTS = {"rules": 1000, "events": 20_000, "moto_events": 1_000, "moto_budget_s": 180.0,
-            "connections": 2, "seed": 10, "stall_s": 60.0}
-QUICK = {**DEFAULTS, "rules": 200, "events": 2_000, "moto_events": 200, "moto_budget_s": 20.0}
+DEFAULTS = {"rules": 1000, "events": 20_000, "baseline_events": 5_000, "moto_events": 1_000,
+            "moto_budget_s": 180.0, "connections": 2, "seed": 10, "stall_s": 60.0}
+QUICK = {**DEFAULTS, "rules": 200, "events": 2_000, "baseline_events": 1_000, "moto_events": 200,
+         "moto_budget_s": 20.0}
 
 TEAMS = ("training", "serving", "data", "eval", "labeling", "features", "registry", "pipelines",
          "notebooks", "batch", "tuning", "monitoring", "billing", "security", "infra", "search",
@@ -140,7 +144,7 @@ def make_entries(count: int, seed: int) -> list[dict]:
             "seq": i,
         }
         entries.append({"Source": f"com.acme.{rng.choice(TEAMS)}", "DetailType": rng.choice(DETAIL_TYPES),
-                        "Detail": json.dumps(detail), "Resources": [], "EventBusName": BUS})
+                        "Detail": json.dumps(detail), "Resources": []})
     return entries
 
 
@@ -163,8 +167,8 @@ def expected_matches(rules: list[tuple[str, str]], entries: list[dict]) -> list[
     return counts
 
 
-def serialize_requests(entries: list[dict]) -> list[tuple[bytes, dict]]:
-    """PutEvents bodies of 10 entries, serialized by botocore's json serializer."""
+def serialize_requests(entries: list[dict], bus: str) -> list[tuple[bytes, dict]]:
+    """PutEvents bodies of 10 entries to ``bus``, serialized by botocore's json serializer."""
     import botocore.session
     from botocore.serialize import create_serializer
 
@@ -173,7 +177,8 @@ def serialize_requests(entries: list[dict]) -> list[tuple[bytes, dict]]:
     serializer = create_serializer(model.metadata["protocol"], include_validation=False)
     bodies = []
     for i in range(0, len(entries), 10):
-        request = serializer.serialize_to_request({"Entries": entries[i:i + 10]}, operation)
+        batch = [{**entry, "EventBusName": bus} for entry in entries[i:i + 10]]
+        request = serializer.serialize_to_request({"Entries": batch}, operation)
         headers = dict(request["headers"])
         headers["Authorization"] = AUTHORIZATION
         body = request["body"]
@@ -184,14 +189,17 @@ def serialize_requests(entries: list[dict]) -> list[tuple[bytes, dict]]:
 # -- running it -----------------------------------------------------------------------------------
 
 
-def set_up(server, rules: list[tuple[str, str]], target: str) -> list[str]:
-    """The bus and the rules, each with one target. Returns the rule ARNs."""
+def set_up(server, rules: list[tuple[str, str]], target: str | None, bus: str = BUS) -> list[str]:
+    """The bus and the rules, each with one target (none if ``target`` is None). Returns the
+    rule ARNs."""
     events = boto3_client("events", server.endpoint)
-    events.create_event_bus(Name=BUS)
+    events.create_event_bus(Name=bus)
     arns = []
     for name, pattern in rules:
-        arns.append(events.put_rule(Name=name, EventBusName=BUS, EventPattern=pattern)["RuleArn"])
-        failed = events.put_targets(Rule=name, EventBusName=BUS, Targets=[{"Id": "notify", "Arn": target}])
+        arns.append(events.put_rule(Name=name, EventBusName=bus, EventPattern=pattern)["RuleArn"])
+        if target is None:
+            continue
+        failed = events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "notify", "Arn": target}])
         if failed["FailedEntryCount"]:
             raise RuntimeError(f"PutTargets {name}: {failed['FailedEntries']}")
     return arns
@@ -263,8 +271,23 @@ def _sent_rate(result: dict, entries_per_request: list[int]) -> None:
     result.update(events=events, events_per_s=events / result["seconds"] if result["sent"] else 0.0)
 
 
-def run_sagewatch(rules, bodies, per_request: list[int], matches: list[int], p: dict) -> dict:
+def baseline(server, bodies: list[tuple[bytes, dict]], per_request: list[int], label: str, p: dict) -> dict:
+    result = send(server.endpoint, bodies, p["connections"], float("inf"))
+    _sent_rate(result, per_request)
+    log(f"{server.name}: {label}: {result['events']:,} events acknowledged in {result['seconds']:.2f} s = "
+        f"{result['events_per_s']:,.0f} events/s" + (f"; errors: {result['errors']}" if result["errors"] else ""))
+    return {k: v for k, v in result.items() if k != "sent"}
+
+
+def run_sagewatch(rules, bodies, baselines: dict, per_request: list[int], matches: list[int], p: dict) -> dict:
     with Sagewatch() as server, Webhook() as hook:
+        # What the rest costs: the API path alone (a bus without rules), then matching alone (the
+        # same rules on a bus of their own, without targets: nothing is queued).
+        boto3_client("events", server.endpoint).create_event_bus(Name=EMPTY_BUS)
+        empty = baseline(server, baselines[EMPTY_BUS], per_request, "no rules on the bus", p)
+        set_up(server, rules, None, UNTARGETED_BUS)
+        untargeted = baseline(server, baselines[UNTARGETED_BUS], per_request,
+                              f"{len(rules):,} rules without targets", p)
         sns = boto3_client("sns", server.endpoint)
         topic_arn = sns.create_topic(Name="bench-events-target")["TopicArn"]
         endpoint = hook.url("/events")
@@ -309,7 +332,7 @@ def run_sagewatch(rules, bodies, per_request: list[int], matches: list[int], p: 
     result.update(
         expected_deliveries=expected, deliveries_received=len(arrivals), unreadable=unreadable,
         events_delivered_wrong=len(wrong), wrong_examples=[(seq, matches[seq], got.get(seq, 0)) for seq in wrong[:5]],
-        unexpected_events=len(extra),
+        unexpected_events=len(extra), no_rules=empty, untargeted=untargeted,
     )
     if arrivals:
         delivered_s = arrivals[-1] - result["wall_start"]
@@ -349,14 +372,15 @@ def run(options: dict) -> tuple[list[Row], dict]:
     entries = make_entries(p["events"], p["seed"])
     log(f"{len(rules):,} rules, {len(entries):,} events; counting the expected matches")
     matches = expected_matches(rules, entries)
-    bodies = serialize_requests(entries)
+    bodies = serialize_requests(entries, BUS)
+    baselines = {bus: serialize_requests(entries[:p["baseline_events"]], bus) for bus in (EMPTY_BUS, UNTARGETED_BUS)}
     per_request = [len(entries[i:i + 10]) for i in range(0, len(entries), 10)]
     matches_per_request = [sum(matches[i:i + 10]) for i in range(0, len(entries), 10)]
     log(f"{sum(matches):,} matches expected ({sum(matches) / len(entries):.2f} per event; "
         f"{sum(1 for m in matches if m == 0):,} events match no rule)")
 
     load_before = os.getloadavg()
-    sw = run_sagewatch(rules, bodies, per_request, matches, p)
+    sw = run_sagewatch(rules, bodies, baselines, per_request, matches, p)
     mo = None
     if not options.get("no_moto"):
         mo = run_moto(rules, bodies[:max(1, p["moto_events"] // 10)], per_request, matches_per_request, p)
@@ -365,6 +389,9 @@ def run(options: dict) -> tuple[list[Row], dict]:
     broken = []
     if sw["errors"] or sw["requests"] != len(bodies):
         broken.append(f"sagewatch PutEvents: {sw['requests']} of {len(bodies)} requests answered; {sw['errors']}")
+    for label in ("no_rules", "untargeted"):
+        if sw[label]["errors"] or sw[label]["requests"] != sw[label]["planned"]:
+            broken.append(f"sagewatch PutEvents ({label}): {sw[label]['errors']}")
     if sw["events_delivered_wrong"] or sw["unexpected_events"] or sw["unreadable"]:
         broken.append(f"sagewatch: {sw['events_delivered_wrong']:,} events delivered a wrong number of times "
                       f"(seq, expected, got: {sw['wrong_examples']}), {sw['unexpected_events']} unknown events, "
@@ -390,6 +417,14 @@ def run(options: dict) -> tuple[list[Row], dict]:
                              f"matches, each event exactly as many times as the rules it matches "
                              f"({sw['events_delivered_wrong']} wrong); last POST {sw['delivered_s']:.1f} s after "
                              f"the first request, {sw['backlog_drain_s']:.1f} s after the last acknowledgement"))
+    rows += [
+        Row(f"PutEvents through {len(rules):,} rules without targets (matching alone)", "events/s",
+            sw["untargeted"]["events_per_s"],
+            note=f"{sw['untargeted']['events']:,} events to a bus holding the same rules without targets, on the "
+                 "same server before the run above: nothing is queued"),
+        Row("PutEvents to a bus without rules (the API path alone)", "events/s", sw["no_rules"]["events_per_s"],
+            note=f"{sw['no_rules']['events']:,} events, the same requests"),
+    ]
     parameters = {
         "rules": f"{len(rules):,} on one custom bus ({BUS}), one target each (sagewatch: an SNS topic with one "
                  "confirmed http subscriber; moto: an SQS queue); 70 % source + detail-type + one detail "
@@ -415,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", type=int, help="rules on the bus (default 1,000)")
     parser.add_argument("--events", type=int, help="events sent to sagewatch (default 20,000)")
     parser.add_argument("--moto-events", type=int, help="events sent to moto (default 1,000)")
+    parser.add_argument("--baseline-events", type=int,
+                        help="events sent to a bus without rules and to the rules without targets (default 5,000)")
     return run_standalone(NAME, run, parser, argv)
 
 
