@@ -102,6 +102,16 @@ def test_stop_sends_sigterm_to_the_command(server, logs, unique, tmp_path):
     assert messages(logs, instance)[-1] == "got SIGTERM, saving"
 
 
+def test_a_stop_right_after_the_launch_stops_the_command(server, unique, tmp_path):
+    """Before the agent has set its SIGTERM handler (Python still starting), a signal would end
+    it outright and the instance would read as lost; the stop waits until it is ready."""
+    instance = spec(server, tmp_path, unique, "import time\ntime.sleep(60)\n")
+    runner = ProcessRunner()
+    handle = runner.launch(instance)
+    runner.stop(handle)
+    assert wait_for_exit(runner, handle) == InstanceExit(exit_code=None, signal=signal.SIGTERM)
+
+
 def test_a_command_that_ignores_sigterm_is_killed_after_the_grace_period(server, unique, tmp_path):
     instance = spec(server, tmp_path, unique, (
         "import signal, time\n"

@@ -20,11 +20,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .base import InstanceExit, InstanceSpec
 
 AGENT_MODULE = "sagewatch.agent"
+# How long ``stop`` waits for a just-launched agent to be ready for SIGTERM (below). It is ready in
+# well under a second; this only bounds an agent that hangs while starting.
+AGENT_READY_SECONDS = 30.0
 
 
 @functools.cache
@@ -161,6 +165,16 @@ class ProcessRunner:
                 pass
 
     def stop(self, handle: dict) -> None:
+        # A SIGTERM that reaches the agent while Python is still starting it, before it has set
+        # its handler, ends it on the spot: no exit.json, and the job fails with the agent lost
+        # instead of stopping (a stop right after the launch did so every time). The agent writes
+        # agent.json once its handler is set and the command started (or exit.json when the
+        # command could not start), so the signal waits for one of them, or for the agent's end.
+        state_dir = Path(handle["state_dir"])
+        deadline = time.monotonic() + AGENT_READY_SECONDS
+        while (not (state_dir / "agent.json").exists() and not (state_dir / "exit.json").exists()
+               and self._agent_alive(handle) and time.monotonic() < deadline):
+            time.sleep(0.02)
         self._signal_agent(handle, signal.SIGTERM)
 
     def kill(self, handle: dict) -> None:
