@@ -33,14 +33,18 @@ import orjson
 from ... import arns
 from ...clock import SYSTEM_CLOCK, Clock
 from ...store import Conflict, Gone
-from ...store.events import DEFAULT_BUS, EventBus, EventStore, Rule, Target, TooManyTargets
+# Imported as modules where operation parameters share the names (PutTargets' Rule, PutRule's
+# EventPattern), so a parameter never shadows the class it is read into.
+from ...store import events as stored
+from ...store.events import DEFAULT_BUS, EventBus, EventStore, Target, TooManyTargets
 from ...store.tags import TagStore
 from .. import tagging
 from ..base import Service
 from ..errors import AWSError
 from ..pagination import InvalidToken, page_token, parse_page_token
 from .connections import ConnectionOperations
-from .patterns import EventPattern, InvalidEventPattern, compile_pattern, flatten_event
+from . import patterns
+from .patterns import InvalidEventPattern, compile_pattern, flatten_event
 from .rule_index import RuleIndex
 from .schedule import parse_schedule
 
@@ -178,7 +182,7 @@ def parse_detail(text: str) -> dict | None:
 
 
 @functools.lru_cache(maxsize=8192)
-def _compiled(pattern_text: str) -> EventPattern:
+def _compiled(pattern_text: str) -> patterns.EventPattern:
     """A stored rule's pattern, compiled once however often its bus's index is rebuilt."""
     return compile_pattern(pattern_text)
 
@@ -237,7 +241,7 @@ class EventsService(ConnectionOperations, Service):
             raise bus_not_found(name)
         return bus
 
-    def _rule(self, name: str, bus_name_or_arn: str | None) -> Rule:
+    def _rule(self, name: str, bus_name_or_arn: str | None) -> stored.Rule:
         bus = self._bus(bus_name_or_arn)
         rule = self.store.get_rule(self.rule_arn(name, bus.name))
         if rule is None:
@@ -346,7 +350,7 @@ class EventsService(ConnectionOperations, Service):
         # (PutRule documentation): an update replaces every member, State back to ENABLED when
         # omitted. "If you are updating an existing rule, any tags you specify in the PutRule
         # operation are ignored" (ibid.): the store writes tags on creation only.
-        rule = Rule(self.rule_arn(Name, bus.name), Name, bus.name, EventPattern or None,
+        rule = stored.Rule(self.rule_arn(Name, bus.name), Name, bus.name, EventPattern or None,
                     ScheduleExpression or None, State or "ENABLED", Description, RoleArn, None,
                     self.clock.now())
         try:
@@ -357,7 +361,7 @@ class EventsService(ConnectionOperations, Service):
         return {"RuleArn": rule.arn}
 
     @staticmethod
-    def _check_pattern(text: str) -> EventPattern:
+    def _check_pattern(text: str) -> patterns.EventPattern:
         try:
             return compile_pattern(text)
         except InvalidEventPattern as error:
@@ -372,7 +376,7 @@ class EventsService(ConnectionOperations, Service):
         return answer
 
     @staticmethod
-    def _rule_entry(rule: Rule) -> dict:
+    def _rule_entry(rule: stored.Rule) -> dict:
         entry = {"Name": rule.name, "Arn": rule.arn}
         for member, value in (("EventPattern", rule.event_pattern),
                               ("ScheduleExpression", rule.schedule_expression)):

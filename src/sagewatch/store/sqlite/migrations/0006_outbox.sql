@@ -3,7 +3,7 @@
 -- stays, state 'failed', as a failure record until it expires). claimed = 1 while a worker holds
 -- it; a crashed server's claims are released at the next start. payload is orjson.
 CREATE TABLE deliveries (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a late outcome cannot land on another delivery
     kind       TEXT NOT NULL,
     owner      TEXT NOT NULL,
     payload    BLOB NOT NULL,
