@@ -36,6 +36,8 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Moto, Row, Sagewatch, boto3_client, log, run_standalone, suite_arguments  # noqa: E402
@@ -51,6 +53,11 @@ def percentile(values: list[float], q: float) -> float:
     """Nearest rank: the smallest value with at least q % of the values at or below it."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def subscribe_all(sns, hook: Webhook, topic_arn: str, count: int, confirms: bool) -> list[str]:
@@ -81,7 +88,10 @@ def fan_out(server, p: dict, publishes: int) -> dict:
         paths = {urllib.parse.urlsplit(e).path for e in endpoints}
         log(f"{server.name}: {len(endpoints)} http subscriptions confirmed; {publishes} publishes")
         from_ack, from_send, publish_call, problems = [], [], [], []
+        process = psutil.Process(server.pid)
         for n in range(WARMUP + publishes):
+            if n == WARMUP:
+                cpu_before = _cpu(process)
             message = f"fan-out {n:04d} " + "x" * 200
             sent = time.time()
             message_id = sns.publish(TopicArn=topic_arn, Message=message, Subject="bench")["MessageId"]
@@ -107,12 +117,17 @@ def fan_out(server, p: dict, publishes: int) -> dict:
             from_ack.append(last - acked)
             from_send.append(last - sent)
             publish_call.append(acked - sent)
+        server_cpu = _cpu(process) - cpu_before if publishes and not problems else None
         # Nothing may arrive twice: let late duplicates (a redelivery) show before counting.
         time.sleep(0.5)
         notifications = [post for post in hook.snapshot() if post.body.get("Type") == "Notification"]
         duplicates = len(notifications) - len({(post.path, post.body.get("MessageId")) for post in notifications})
     out = {"subscribers": len(paths), "publishes": len(from_send), "problems": problems,
-           "duplicates": duplicates}
+           "duplicates": duplicates,
+           # CPU of the server process (with its children) over the measured publishes, and of the
+           # listener's loop thread over everything it received.
+           "server_cpu_ms_per_publish": None if server_cpu is None else server_cpu / len(from_send) * 1000,
+           "listener_cpu_ms_per_post": hook.cpu_s / max(len(hook.posts), 1) * 1000}
     if from_send:
         out.update({
             "from_ack_p50_s": statistics.median(from_ack), "from_ack_p99_s": percentile(from_ack, 99),
@@ -160,8 +175,9 @@ def run(options: dict) -> tuple[list[Row], dict]:
             Row(f"acknowledged Publish -> all {count} POSTs received, p99", "s", sw["from_ack_p99_s"],
                 higher_is_better=False,
                 note=f"{sw['publishes']} publishes one after another; max {sw['from_ack_max_s']:.3f} s; "
-                     f"sagewatch's Publish call p50 {sw['publish_call_p50_s'] * 1000:.1f} ms; "
-                     f"duplicate POSTs {sw['duplicates']}"),
+                     f"sagewatch's Publish call p50 {sw['publish_call_p50_s'] * 1000:.1f} ms; server CPU "
+                     f"{sw['server_cpu_ms_per_publish']:.0f} ms per publish of {count} deliveries; the listener's "
+                     f"CPU {sw['listener_cpu_ms_per_post']:.2f} ms per POST; duplicate POSTs {sw['duplicates']}"),
             Row(f"Publish sent -> all {count} POSTs received, p50", "s", sw["from_send_p50_s"],
                 mo["from_send_p50_s"] if moto_ok else None, higher_is_better=False),
             Row(f"Publish sent -> all {count} POSTs received, p99", "s", sw["from_send_p99_s"],
