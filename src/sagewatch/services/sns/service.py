@@ -182,9 +182,13 @@ class SNSService(Service):
         return view.topic if view else None
 
     def subscription(self, arn: str) -> Subscription | None:
-        """A subscription, from memory (the delivery handlers ask this of every delivery)."""
+        """A subscription, from memory (the delivery handlers ask this of every delivery). One
+        not in memory is looked for in the store: a delivery of a subscription made a moment ago
+        can run before its topic's view is dropped (the queue may claim it as soon as the
+        Subscribe transaction commits), and must not be taken for one of a deleted subscription."""
         view = self._view(arn.rsplit(":", 1)[0]) if arn.count(":") >= 6 else None
-        return view.by_arn.get(arn) if view else None
+        found = view.by_arn.get(arn) if view else None
+        return found if found is not None else self.store.get_subscription(arn)
 
     # == topics ====================================================================================
 
