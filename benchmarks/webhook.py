@@ -50,6 +50,7 @@ class Webhook:
         self.loop = asyncio.new_event_loop()
         self.port = 0
         self.cpu_s = 0.0            # the loop thread's CPU time, set when it stops
+        self._writers: set[asyncio.StreamWriter] = set()
         self._started = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -64,15 +65,18 @@ class Webhook:
         finally:
             self.cpu_s = time.thread_time()
             server.close()
-            # Open keep-alive connections are tasks waiting for a next request: end them first.
+            # Open keep-alive connections are tasks waiting for a next request: closing their
+            # sockets ends them (cancelling them instead makes Python 3.11's stream callback log
+            # the CancelledError).
+            for writer in list(self._writers):
+                writer.transport.abort()
             pending = asyncio.all_tasks(self.loop)
-            for task in pending:
-                task.cancel()
             self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self.loop.run_until_complete(server.wait_closed())
             self.loop.close()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
         try:
             while True:
                 try:
@@ -104,6 +108,7 @@ class Webhook:
                     await writer.drain()
                     return
         finally:
+            self._writers.discard(writer)
             writer.close()
 
     def _record(self, path: str, arrived: float, headers: dict, raw: bytes) -> None:
