@@ -55,7 +55,7 @@ from ..fuzz.oracle import (
 from ..fuzz.seeds import JOBS_END_WITHIN_S, Seeds
 from ..server import ServerProcess
 
-SERVICES = ("logs", "cloudwatch", "sagemaker", "sts")
+SERVICES = ("logs", "cloudwatch", "sagemaker", "sts", "sns", "events")
 REQUESTS = int(os.environ.get("SAGEWATCH_FUZZ_REQUESTS", "3000"))
 LONG_RUN = "SAGEWATCH_FUZZ_REQUESTS" in os.environ
 SEED = os.environ.get("SAGEWATCH_FUZZ_SEED")

@@ -27,6 +27,8 @@ from botocore.exceptions import ClientError
 
 from ..server import ServerProcess, make_client
 from .generate import Instant, service_model
+from .seeds_events import EventsSeeds
+from .seeds_sns import SNSSeeds
 
 
 class LogsSeeds:
@@ -365,7 +367,7 @@ class STSSeeds:
 
 
 SEEDS_BY_SERVICE = {"logs": LogsSeeds, "cloudwatch": CloudWatchSeeds, "sagemaker": SageMakerSeeds,
-                    "sts": STSSeeds}
+                    "sts": STSSeeds, "sns": SNSSeeds, "events": EventsSeeds}
 
 
 class Seeds:

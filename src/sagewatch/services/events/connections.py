@@ -488,8 +488,11 @@ class ConnectionOperations:
         try:
             destination = self.connections_store.update_api_destination(Name, change)
         except Gone as gone:
-            if ConnectionArn is not None and gone.args and gone.args[0] == ConnectionArn:
-                raise connection_not_found(_name_in_arn(ConnectionArn)) from None
+            missing = gone.args[0] if gone.args else None
+            if missing is not None and missing != Name:
+                # The connection it would use is gone: the one named, or (after a DeleteConnection
+                # left the destination behind) the one it already had.
+                raise connection_not_found(_name_in_arn(missing)) from None
             raise api_destination_not_found(Name) from None
         if InvocationRateLimitPerSecond is not None:
             self._connection_runtime.limiter.forget(destination.arn)

@@ -15,7 +15,7 @@ server.py before the gateway):
 
 Any other ``GET /`` (a signed query-protocol call, or none of these actions) goes on to the
 gateway. The confirmations and unsubscriptions are the SNS service's own ConfirmSubscription
-and Unsubscribe, called as unsigned requests (``authenticated=False``: a subscription confirmed
+and Unsubscribe, called as unsigned requests (``confirm_subscription_unsigned`` / ``unsubscribe_unsigned``: a subscription confirmed
 with AuthenticateOnUnsubscribe is not removed by a link), and like every write they are
 answered once on disk.
 """
@@ -120,7 +120,7 @@ class SnsLinks:
             return _page("Subscription not confirmed", "<p>The link is incomplete: it needs a TopicArn and a Token.</p>",
                          status=400)
         try:
-            result = await self.call(self.sns.confirm_subscription, TopicArn=topic_arn, Token=token, authenticated=False)
+            result = await self.call(self.sns.confirm_subscription_unsigned, TopicArn=topic_arn, Token=token)
         except AWSError as error:
             return _page("Subscription not confirmed", f"<p>{html.escape(error.code)}: {html.escape(error.message or '')}</p>",
                          status=_error_status(error)[0])
@@ -150,7 +150,7 @@ class SnsLinks:
             return _page("Subscription not found", "<p>This subscription does not exist: it may already have "
                          "been removed.</p>", status=404)
         try:
-            await self.call(self.sns.unsubscribe, SubscriptionArn=subscription_arn, authenticated=False)
+            await self.call(self.sns.unsubscribe_unsigned, SubscriptionArn=subscription_arn)
         except AWSError as error:
             return _page("Subscription not removed", f"<p>{html.escape(error.code)}: {html.escape(error.message or '')}</p>",
                          status=_error_status(error)[0])
@@ -191,14 +191,14 @@ class _QueryLinks:
         try:
             if action == "ConfirmSubscription":
                 _require(query, "TopicArn", "Token")
-                result = await self.links.call(self.links.sns.confirm_subscription,
-                                               TopicArn=query["TopicArn"], Token=query["Token"], authenticated=False)
+                result = await self.links.call(self.links.sns.confirm_subscription_unsigned,
+                                               TopicArn=query["TopicArn"], Token=query["Token"])
                 inner = (f"<ConfirmSubscriptionResult><SubscriptionArn>{html.escape(result['SubscriptionArn'])}"
                          f"</SubscriptionArn></ConfirmSubscriptionResult>")
             else:
                 _require(query, "SubscriptionArn")
-                await self.links.call(self.links.sns.unsubscribe, SubscriptionArn=query["SubscriptionArn"],
-                                      authenticated=False)
+                await self.links.call(self.links.sns.unsubscribe_unsigned,
+                                      SubscriptionArn=query["SubscriptionArn"])
                 inner = ""
         except AWSError as error:
             status, sender = _error_status(error)

@@ -352,12 +352,18 @@ class SNSService(Service):
         # "pending confirmation" unless confirmed or ReturnSubscriptionArn (reference §9.1, recorded).
         return {"SubscriptionArn": stored.arn if stored.confirmed or ReturnSubscriptionArn else "pending confirmation"}
 
-    def confirm_subscription(self, TopicArn, Token, AuthenticateOnUnsubscribe=None, *, authenticated: bool = True):
-        """``authenticated``: whether the request was signed. The SubscribeURL and the email's
-        link are unsigned GETs (SnsLinks passes False): ConfirmationWasAuthenticated is then
-        false, and AuthenticateOnUnsubscribe takes effect only on a signed call ("If the value of
-        this parameter is true and the request has an Amazon Web Services signature ...",
+    def confirm_subscription(self, TopicArn, Token, AuthenticateOnUnsubscribe=None):
+        return self._confirm(TopicArn, Token, AuthenticateOnUnsubscribe, authenticated=True)
+
+    def confirm_subscription_unsigned(self, TopicArn, Token):
+        """ConfirmSubscription as the SubscribeURL and the email's link make it: an unsigned GET
+        (services/sns/links.py). ConfirmationWasAuthenticated is then false, and
+        AuthenticateOnUnsubscribe takes effect only on a signed call ("If the value of this
+        parameter is true and the request has an Amazon Web Services signature ...",
         ConfirmSubscription)."""
+        return self._confirm(TopicArn, Token, None, authenticated=False)
+
+    def _confirm(self, TopicArn, Token, AuthenticateOnUnsubscribe, *, authenticated: bool):
         parts = (TopicArn or "").split(":")
         if (len(parts) < 6 or parts[0] != "arn" or parts[2] != "sns" or parts[3] != self.region
                 or parts[1] != self.partition):
@@ -378,9 +384,15 @@ class SNSService(Service):
         self._invalidate(subscription.topic_arn)
         return {"SubscriptionArn": subscription.arn}
 
-    def unsubscribe(self, SubscriptionArn, *, authenticated: bool = True):
-        """``authenticated``: False for the unsigned UnsubscribeURL and the email's link, which
-        cannot remove a subscription confirmed with AuthenticateOnUnsubscribe."""
+    def unsubscribe(self, SubscriptionArn):
+        return self._unsubscribe(SubscriptionArn, authenticated=True)
+
+    def unsubscribe_unsigned(self, SubscriptionArn):
+        """Unsubscribe as the UnsubscribeURL and the email's link make it, unsigned: it cannot
+        remove a subscription confirmed with AuthenticateOnUnsubscribe."""
+        return self._unsubscribe(SubscriptionArn, authenticated=False)
+
+    def _unsubscribe(self, SubscriptionArn, *, authenticated: bool):
         arn = self._checked_subscription_arn(SubscriptionArn, "Unsubscribe")
         if arn.count(":") == 5:
             raise invalid("SubscriptionId")  # a topic's ARN, no subscription id (recorded)
