@@ -41,6 +41,9 @@ sent on 2 persistent connections; every response must be 200 with ``FailedEntryC
   response read. sagewatch's target deliveries run beside it on the same cores.
 - **delivered** (sagewatch): entries / seconds from the first request sent to the arrival of
   the last of the POSTs the matches cause: the rate sagewatch sustains with every delivery done.
+- two baselines on the same sagewatch server, before the run above, with the first
+  ``--baseline-events`` of the same events: to a bus holding the same 1,000 rules without
+  targets (matching alone: nothing is queued), and to a bus without rules (the API path alone).
 
 moto gets the first requests of the same sequence until ``--moto-events`` or its time budget.
 """
@@ -56,6 +59,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -76,7 +81,7 @@ EMPTY_BUS = "ml-platform-empty"
 AUTHORIZATION = (f"AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/events/aws4_request, "
                  "SignedHeaders=host, Signature=x")
 
-DEFAULTS = {"rules": 1000, "events": 20_000, "baseline_events": 5_000, "moto_events": 1_000,
+DEFAULTS = {"rules": 1000, "events": 20_000, "baseline_events": 10_000, "moto_events": 1_000,
             "moto_budget_s": 180.0, "connections": 2, "seed": 10, "stall_s": 60.0}
 QUICK = {**DEFAULTS, "rules": 200, "events": 2_000, "baseline_events": 1_000, "moto_events": 200,
          "moto_budget_s": 20.0}
@@ -266,6 +271,11 @@ def send(endpoint: str, bodies: list[tuple[bytes, dict]], connections: int, budg
             "sent": sent, "wall_start": wall_start}
 
 
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def _sent_rate(result: dict, entries_per_request: list[int]) -> None:
     events = sum(entries_per_request[i] for i in result["sent"])
     result.update(events=events, events_per_s=events / result["seconds"] if result["sent"] else 0.0)
@@ -298,6 +308,8 @@ def run_sagewatch(rules, bodies, baselines: dict, per_request: list[int], matche
         began = time.perf_counter()
         set_up(server, rules, topic_arn)
         log(f"sagewatch: set up in {time.perf_counter() - began:.1f} s; sending {len(bodies):,} PutEvents")
+        process = psutil.Process(server.pid)
+        cpu_before = _cpu(process)
         result = send(server.endpoint, bodies, p["connections"], float("inf"))
         _sent_rate(result, per_request)
         log(f"sagewatch: {result['events']:,} events acknowledged in {result['seconds']:.2f} s = "
@@ -314,6 +326,7 @@ def run_sagewatch(rules, bodies, baselines: dict, per_request: list[int], matche
             if count != seen:
                 seen, still = count, time.monotonic()
                 log(f"sagewatch: {count:,} of {expected:,} deliveries received")
+        server_cpu_s = _cpu(process) - cpu_before
         time.sleep(1.0)  # a late duplicate would show here
         posts = hook.snapshot()
     arrivals = sorted(post.arrived for post in posts if post.body.get("Type") == "Notification")
@@ -333,6 +346,9 @@ def run_sagewatch(rules, bodies, baselines: dict, per_request: list[int], matche
         expected_deliveries=expected, deliveries_received=len(arrivals), unreadable=unreadable,
         events_delivered_wrong=len(wrong), wrong_examples=[(seq, matches[seq], got.get(seq, 0)) for seq in wrong[:5]],
         unexpected_events=len(extra), no_rules=empty, untargeted=untargeted,
+        # The server's CPU (user + system, its children too) from the first PutEvents to the last
+        # POST: matching, queueing, and both deliveries of every match.
+        server_cpu_s=server_cpu_s, server_cpu_ms_per_match=server_cpu_s / max(expected, 1) * 1000,
     )
     if arrivals:
         delivered_s = arrivals[-1] - result["wall_start"]
@@ -416,7 +432,9 @@ def run(options: dict) -> tuple[list[Row], dict]:
                         note=f"{sw['deliveries_received']:,} POSTs received = {sw['expected_deliveries']:,} "
                              f"matches, each event exactly as many times as the rules it matches "
                              f"({sw['events_delivered_wrong']} wrong); last POST {sw['delivered_s']:.1f} s after "
-                             f"the first request, {sw['backlog_drain_s']:.1f} s after the last acknowledgement"))
+                             f"the first request, {sw['backlog_drain_s']:.1f} s after the last acknowledgement; "
+                             f"server CPU {sw['server_cpu_s']:.0f} s in all, {sw['server_cpu_ms_per_match']:.1f} ms "
+                             "per match (matching, queueing, the target delivery and the SNS http delivery)"))
     rows += [
         Row(f"PutEvents through {len(rules):,} rules without targets (matching alone)", "events/s",
             sw["untargeted"]["events_per_s"],
@@ -451,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, help="events sent to sagewatch (default 20,000)")
     parser.add_argument("--moto-events", type=int, help="events sent to moto (default 1,000)")
     parser.add_argument("--baseline-events", type=int,
-                        help="events sent to a bus without rules and to the rules without targets (default 5,000)")
+                        help="events sent to a bus without rules and to the rules without targets (default 10,000)")
     return run_standalone(NAME, run, parser, argv)
 
 
