@@ -11,7 +11,7 @@ mostly name a source, a detail-type and one detail field exactly (``{"source": [
 a ``prefix`` (8 %), a ``numeric`` range (7 %) or an ``anything-but`` (5 %). The events (seeded)
 are drawn from the same sources, detail-types and detail values; each carries its sequence
 number in ``detail.seq``, which no rule looks at. About one rule in a thousand matches a given
-event (1.05 per event on average, a third of the events match none: the exact numbers are in
+event (1.04 per event on average, 35 % of the events match none: the exact numbers are in
 the results).
 
 Every rule has one target, so a match is real work on both servers:
